@@ -1,0 +1,135 @@
+/**
+ * Program front-end timings: first check in a fresh process, and warm compiles of a 50-line
+ * program against 100 tools with the type check on and off. Prints figures; asserts nothing.
+ *
+ *   deno run -A bench/check_bench.ts
+ *
+ * Goals (issue 3): ≤ 50 ms warm check (50 lines, 100 tools), ≤ 1.5 s first check in a fresh
+ * process; the check-off path should stay within a couple of milliseconds.
+ */
+
+import { ProgramCompiler } from "../src/program/compile.ts";
+
+const TOOLS = 100;
+
+/** Declarations shaped like the describe output: a typed input and output per tool. */
+function declarations(): string {
+  const lines = [
+    "/** Prints values to the output. */",
+    "declare function print(...values: unknown[]): void;",
+    "declare function gatherLimited<T>(tasks: Iterable<() => Promise<T>>, limit?: number): Promise<T[]>;",
+  ];
+  for (let i = 0; i < TOOLS; i++) {
+    lines.push(
+      `/**`,
+      ` * Tool number ${i}: reads things and returns a listing.`,
+      ` * @param input.path Where to look.`,
+      ` */`,
+      `declare function tool_${i}(input: {`,
+      `  /** Where to look. */ path: string;`,
+      `  limit?: number;`,
+      `  mode?: "fast" | "full";`,
+      `  filters?: { name?: string; minSize?: number }[];`,
+      `}): Promise<{ content: string; lines: number; items: { name: string; size: number }[] }>;`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** A 50-line program using a spread of the tools, imports included. */
+function program(variant: number): string {
+  const lines = [
+    `import fs from "node:fs";`,
+    `import { tool_0, tool_1 } from "codemode:tools";`,
+    `const first = await tool_0({ path: "a", limit: 10 });`,
+  ];
+  for (let i = 1; lines.length < 48; i++) {
+    lines.push(
+      `const r${i} = await tool_${i}({ path: "dir/${i}", mode: "full" });`,
+      `print(r${i}.items.filter((x) => x.size > ${i}).map((x) => x.name).join(", "), r${i}.lines);`,
+    );
+  }
+  lines.push(
+    `const all = await gatherLimited([1, 2, 3].map((n) => () => tool_1({ path: String(n) })), 2);`,
+  );
+  lines.push(`print(first.content.length, all.length); // variant ${variant}`);
+  return lines.join("\n");
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function measure(
+  compiler: ProgramCompiler,
+  label: string,
+  source: (i: number) => string,
+  check: "error" | "off",
+  runs: number,
+): Promise<void> {
+  const options = {
+    declarations: declarations(),
+    toolNames: Array.from({ length: TOOLS }, (_, i) => `tool_${i}`),
+    check,
+  };
+  for (let i = 0; i < 5; i++) await compiler.compile(source(-i), options); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const outcome = await compiler.compile(source(i), options);
+    times.push(performance.now() - started);
+    if (!outcome.ok) throw new Error(`${label}: ${outcome.error.message}`);
+  }
+  console.log(
+    `${label.padEnd(44)} median ${median(times).toFixed(2).padStart(7)} ms   ` +
+      `min ${Math.min(...times).toFixed(2).padStart(7)} ms   (${runs} runs)`,
+  );
+}
+
+if (Deno.args[0] === "--cold") {
+  // Runs in a fresh process: module load + first compile with the check on.
+  const loaded = performance.now();
+  const compiler = new ProgramCompiler();
+  const started = performance.now();
+  const outcome = await compiler.compile(program(0), {
+    declarations: declarations(),
+    toolNames: Array.from({ length: TOOLS }, (_, i) => `tool_${i}`),
+  });
+  const done = performance.now();
+  if (!outcome.ok) throw new Error(outcome.error.message);
+  console.log(JSON.stringify({ loaded, firstCheck: done - started, sinceStart: done }));
+} else {
+  console.log(`program front end — ${TOOLS} tools, 50-line program, deno ${Deno.version.deno}`);
+  const colds: { loaded: number; firstCheck: number; sinceStart: number; wall: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(import.meta.url).pathname, "--cold"],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const wall = performance.now() - started;
+    if (!out.success) throw new Error("cold run failed");
+    colds.push({ ...JSON.parse(new TextDecoder().decode(out.stdout)), wall });
+  }
+  const cold = (key: keyof (typeof colds)[0]) => median(colds.map((c) => c[key])).toFixed(0);
+  console.log(
+    `fresh process (median of 3): modules loaded at ${cold("loaded")} ms, first compile+check ` +
+      `${cold("firstCheck")} ms, done ${cold("sinceStart")} ms after start, process wall ${
+        cold("wall")
+      } ms`,
+  );
+  const compiler = new ProgramCompiler();
+  await measure(compiler, "warm, check on, 50 lines", program, "error", 40);
+  await measure(compiler, "warm, check off, 50 lines", program, "off", 200);
+  await measure(compiler, "warm, check on, trivial program", (i) => `print(${i});`, "error", 40);
+  await measure(compiler, "warm, check off, trivial program", (i) => `print(${i});`, "off", 500);
+  await measure(
+    compiler,
+    "warm, check off, trivial + stub import",
+    (i) => `import { tool_3 } from "codemode:tools";\nprint(${i}, tool_3);`,
+    "off",
+    500,
+  );
+}

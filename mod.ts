@@ -1,0 +1,95 @@
+/**
+ * codemode runs an LLM's TypeScript program against tools in a locked-down sandbox and returns
+ * only what the program printed. Instead of calling tools one at a time and carrying every raw
+ * result in its context, the model writes one program that calls every tool as an `async`
+ * function — in parallel, filtering and joining data in code.
+ *
+ * Each run is type-checked against the tools' declarations before any tool runs, then executed
+ * in a permission-less child `deno` process hosting a `permissions: "none"` Worker; tool calls
+ * cross a channel the host validates against each tool's schema and the run's budgets.
+ *
+ * Run as a program, this module is the `codemode` CLI (`run | check | describe | serve | tools`).
+ *
+ * @example Run a program against a tool
+ * ```ts
+ * import { CodeMode } from "@codemode/cli";
+ *
+ * await using codeMode = new CodeMode({
+ *   tools: [{
+ *     name: "get_weather",
+ *     description: "Current weather for a city.",
+ *     inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+ *     execute: ({ city }) => ({ city, celsius: city === "Oslo" ? 4 : 21 }),
+ *   }],
+ * });
+ * const result = await codeMode.run(`
+ *   const cities = ["Oslo", "Rome", "Lima"];
+ *   const all = await Promise.all(cities.map((city) => get_weather({ city })));
+ *   print(all.filter((w) => w.celsius > 10).map((w) => w.city).join(", "));
+ * `);
+ * console.log(result.output); // "Rome, Lima\n"
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type CheckMode,
+  type CheckResult,
+  CodeMode,
+  type CodeModeOptions,
+  type RunOptions,
+} from "./src/code_mode.ts";
+export { DEFAULT_LIMITS, type Limits } from "./src/limits.ts";
+export type {
+  Diagnostic,
+  JsonSchema,
+  RunError,
+  RunErrorKind,
+  RunResult,
+  RunStats,
+  Tool,
+  ToolCallTrace,
+  ToolContext,
+} from "./src/types.ts";
+export { toIdentifier } from "./src/tools/names.ts";
+export { formatRunError } from "./src/run/run_errors.ts";
+export { formatDiagnostic } from "./src/program/compile.ts";
+export {
+  type DescribedTool,
+  type DescribeOptions,
+  describeTools,
+  type Description,
+  schemaToTypeScript,
+  type SchemaToTypeScriptOptions,
+  searchTools,
+  type SearchToolsOptions,
+  toolDeclarations,
+  type ToolDeclarationsOptions,
+  type ToolMatch,
+} from "./src/describe/mod.ts";
+export { builtinTools, type BuiltinToolsOptions } from "./src/tools/builtin/mod.ts";
+export {
+  connectMcpServers,
+  type ConnectOptions,
+  type McpServers,
+  type McpServerState,
+  type McpServerStatus,
+  type McpTool,
+} from "./src/mcp/servers.ts";
+export {
+  loadMcpConfig,
+  type LoadMcpConfigOptions,
+  type McpConfig,
+  type McpHttpServerConfig,
+  type McpServerConfig,
+  type McpStdioServerConfig,
+  parseMcpConfig,
+} from "./src/mcp/config.ts";
+export { type CliIo } from "./src/cli/cli_io.ts";
+export { main } from "./src/cli/main.ts";
+
+if (import.meta.main) {
+  const { main } = await import("./src/cli/main.ts");
+  Deno.exitCode = await main(Deno.args);
+}

@@ -1,0 +1,166 @@
+/**
+ * Flags shared by the commands that run or describe programs, and building a CodeMode from them.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { resolve } from "node:path";
+import { type CheckMode, CodeMode } from "../code_mode.ts";
+import { connectMcpServers, type McpServers } from "../mcp/servers.ts";
+import { loadMcpConfig } from "../mcp/config.ts";
+import { builtinTools } from "../tools/builtin/mod.ts";
+import type { Tool } from "../types.ts";
+import { _UsageError, type CliIo } from "./cli_io.ts";
+
+/** The flags every tool-using command accepts. */
+export const _TOOL_FLAGS = {
+  root: { type: "string" },
+  mcp: { type: "string" },
+  "allow-write": { type: "boolean" },
+  "allow-run": { type: "boolean" },
+  "allow-net": { type: "string" },
+  timeout: { type: "string" },
+  memory: { type: "string" },
+  "no-check": { type: "boolean" },
+  check: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Help text for the shared flags. */
+export const _TOOL_FLAGS_HELP =
+  `  --root DIR          Directory the built-in tools are confined to (default: current directory)
+  --mcp FILE          MCP servers to use as tools ({"mcpServers": {...}}, as in Claude Desktop)
+  --allow-write       Enable write_file and edit_file (inside --root)
+  --allow-run         Enable the bash tool (runs commands in --root)
+  --allow-net=HOSTS   Enable web_fetch for these hosts only (comma-separated, host or host:port)
+  --timeout MS        Wall-time limit for a run (default: 60000)
+  --memory MB         Memory limit for a run (default: 256)
+  --check MODE        Type-check mode: error (default), warn or off
+  --no-check          Same as --check off
+  --json              Print machine-readable JSON
+  -h, --help          Show this help`;
+
+/** Parses `args` with the shared flags plus `extra`; usage errors become `_UsageError`. */
+export function _parse<T extends ParseArgsConfig["options"]>(
+  args: string[],
+  extra: T,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ..._TOOL_FLAGS, ...extra },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (err) {
+    throw new _UsageError((err as Error).message.replace(/^.*TypeError.*?: /, ""));
+  }
+}
+
+function positiveInt(value: string | boolean | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new _UsageError(`--${flag} takes a positive whole number, got "${String(value)}"`);
+  }
+  return n;
+}
+
+/** The check mode the flags ask for. */
+export function _checkFlag(values: Record<string, string | boolean | undefined>): CheckMode {
+  if (values["no-check"]) return "off";
+  const mode = values.check ?? "error";
+  if (mode !== "error" && mode !== "warn" && mode !== "off") {
+    throw new _UsageError(`--check takes error, warn or off, got "${String(mode)}"`);
+  }
+  return mode;
+}
+
+/** A CodeMode with the built-in tools (and MCP servers) the flags enable. */
+export interface _Session extends AsyncDisposable {
+  codeMode: CodeMode;
+  mcp: McpServers | null;
+  root: string;
+}
+
+/** Builds the tools and the CodeMode the flags describe. */
+export async function _openSession(
+  values: Record<string, string | boolean | undefined>,
+  io: CliIo,
+  options: { poolSize?: number } = {},
+): Promise<_Session> {
+  const root = resolve(io.cwd, String(values.root ?? "."));
+  try {
+    if (!(await Deno.stat(root)).isDirectory) throw new Error("not a directory");
+  } catch (err) {
+    throw new _UsageError(
+      `--root ${root} is not a directory you can read (${(err as Error).message})`,
+    );
+  }
+  const allowNet = typeof values["allow-net"] === "string"
+    ? values["allow-net"].split(",").map((h) => h.trim()).filter(Boolean)
+    : undefined;
+  const builtins = builtinTools({
+    root,
+    allowWrite: values["allow-write"] === true,
+    allowRun: values["allow-run"] === true,
+    allowNet,
+  });
+  let mcp: McpServers | null = null;
+  if (typeof values.mcp === "string") {
+    let config;
+    try {
+      config = await loadMcpConfig(resolve(io.cwd, values.mcp));
+    } catch (err) {
+      throw new _UsageError(`--mcp ${values.mcp}: ${(err as Error).message}`);
+    }
+    try {
+      mcp = await connectMcpServers(config);
+    } catch (err) {
+      throw new _UsageError(`--mcp ${values.mcp}: ${(err as Error).message}`);
+    }
+    for (const s of mcp.status()) {
+      if (s.state === "failed") io.stderr(`codemode: MCP server "${s.name}" failed: ${s.error}\n`);
+    }
+  }
+  const tools = (): Tool[] => [...builtins, ...(mcp?.tools ?? [])];
+  const codeMode = new CodeMode({
+    tools: tools(),
+    check: _checkFlag(values),
+    poolSize: options.poolSize,
+    limits: {
+      timeoutMs: positiveInt(values.timeout, "timeout"),
+      memoryMb: positiveInt(values.memory, "memory"),
+    },
+  });
+  mcp?.onToolsChanged(() => codeMode.setTools(tools()));
+  return {
+    codeMode,
+    mcp,
+    root,
+    async [Symbol.asyncDispose]() {
+      await codeMode.close();
+      await mcp?.close();
+    },
+  };
+}
+
+/**
+ * Says which command to run when the process lacks the permissions the CLI needs
+ * (it starts sandbox processes and reads the tool root); `null` when all is there.
+ */
+export function _missingPermissions(): string | null {
+  const needed: Deno.PermissionDescriptor[] = [
+    { name: "run" },
+    { name: "read" },
+    { name: "env" },
+  ];
+  const missing = needed.filter((d) => Deno.permissions.querySync(d).state !== "granted");
+  if (missing.length === 0) return null;
+  return `codemode needs to start sandbox processes and read files, but this process lacks --allow-${
+    missing.map((d) => d.name).join(", --allow-")
+  }.\nRun it with all permissions instead (the sandbox itself has none):\n  deno run -A jsr:@codemode/cli ${"<command>"}\n  deno task codemode <command>      (from a checkout)`;
+}

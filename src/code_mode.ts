@@ -1,0 +1,388 @@
+/**
+ * `CodeMode`: the library entry point. Compile a program, run it in a sandbox process against
+ * the tools, and return what it printed with an account of the run.
+ *
+ * @module
+ */
+
+import {
+  type DescribeOptions,
+  describeTools,
+  type Description,
+} from "./describe/describe_tools.ts";
+import { searchTools } from "./describe/search_tools.ts";
+import { toolDeclarations } from "./describe/tool_declarations.ts";
+import { _resolveLimits, type Limits } from "./limits.ts";
+import { ProgramCompiler } from "./program/compile.ts";
+import { _runSession } from "./run/run_session.ts";
+import { _SandboxPool } from "./sandbox/pool.ts";
+import { _ToolRegistry } from "./tools/registry.ts";
+import type { Diagnostic, RunError, RunResult, Tool, ToolCallTrace } from "./types.ts";
+
+/** How strictly a program is type-checked before it runs. */
+export type CheckMode = "error" | "warn" | "off";
+
+/**
+ * Options for {@linkcode CodeMode}.
+ *
+ * @example Tools, limits and a relaxed check
+ * ```ts
+ * import { CodeMode, type CodeModeOptions } from "@codemode/cli";
+ * const options: CodeModeOptions = { tools: [], limits: { timeoutMs: 10_000 }, check: "warn" };
+ * await using cm = new CodeMode(options);
+ * ```
+ */
+export interface CodeModeOptions {
+  /**
+   * The tools programs may call.
+   * @default {[]}
+   */
+  tools?: Iterable<Tool>;
+  /**
+   * Budgets for every run (see {@linkcode Limits}); missing fields take the defaults.
+   * @default {DEFAULT_LIMITS}
+   */
+  limits?: Partial<Limits>;
+  /**
+   * `"error"`: a program with type errors does not run; `"warn"`: it runs and the errors come
+   * back as `diagnostics`; `"off"`: no type-check (syntax and imports are still checked).
+   * @default {"error"}
+   */
+  check?: CheckMode;
+  /**
+   * Sandbox processes kept started and waiting, so a run does not pay process start-up.
+   * @default {2}
+   */
+  poolSize?: number;
+  /**
+   * The `deno` executable that hosts sandboxes.
+   * @default {Deno.execPath()}
+   */
+  denoPath?: string;
+  /**
+   * Above this many tools the description lists namespaces and points to `searchTools`.
+   * @default {40}
+   */
+  describeThreshold?: number;
+}
+
+/**
+ * Options for one {@linkcode CodeMode.run}.
+ *
+ * @example Cancel a run after five seconds
+ * ```ts
+ * import { CodeMode, type RunOptions } from "@codemode/cli";
+ * await using cm = new CodeMode();
+ * const options: RunOptions = { signal: AbortSignal.timeout(5_000) };
+ * await cm.run("print(1)", options);
+ * ```
+ */
+export interface RunOptions {
+  /**
+   * Aborting ends the run (`error.kind: "timeout"`), keeping the output printed so far.
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Overrides the type-check mode for this run.
+   * @default {the CodeMode's check}
+   */
+  check?: CheckMode;
+  /**
+   * Overrides limits for this run.
+   * @default {the CodeMode's limits}
+   */
+  limits?: Partial<Limits>;
+  /**
+   * Receives output as the program prints it.
+   * @default {undefined}
+   */
+  onOutput?: (text: string) => void;
+  /**
+   * Receives each tool call as it completes.
+   * @default {undefined}
+   */
+  onToolCall?: (call: ToolCallTrace) => void;
+}
+
+/**
+ * The outcome of {@linkcode CodeMode.check}.
+ *
+ * @example Print findings
+ * ```ts
+ * import { CodeMode, type CheckResult } from "@codemode/cli";
+ * await using cm = new CodeMode();
+ * const r: CheckResult = await cm.check("print(nope)");
+ * for (const d of r.diagnostics) console.log(`${d.line}:${d.column} ${d.kind} ${d.message}`);
+ * ```
+ */
+export interface CheckResult {
+  /** True when the program would be allowed to run. */
+  ok: boolean;
+  /** Every finding: syntax, import policy and type errors. */
+  diagnostics: Diagnostic[];
+  /** The first blocking error, when `ok` is false. */
+  error?: RunError;
+}
+
+/**
+ * Runs an LLM's TypeScript program against tools in a locked-down sandbox.
+ *
+ * Each run gets its own permission-less child `deno` process hosting a `permissions: "none"`
+ * Worker; tool calls cross a channel the host checks against each tool's schema and the limits.
+ * Failures inside a program are data in the {@linkcode RunResult}, never exceptions.
+ *
+ * @example Run a program
+ * ```ts
+ * import { CodeMode } from "@codemode/cli";
+ * await using cm = new CodeMode({
+ *   tools: [{
+ *     name: "add",
+ *     description: "Add two numbers.",
+ *     inputSchema: {
+ *       type: "object",
+ *       properties: { a: { type: "number" }, b: { type: "number" } },
+ *       required: ["a", "b"],
+ *     },
+ *     execute: ({ a, b }) => a + b,
+ *   }],
+ * });
+ * const result = await cm.run("const [x, y] = await Promise.all([add({ a: 1, b: 2 }), add({ a: 3, b: 4 })]);\nprint(x * y);");
+ * console.log(result.output); // "21\n"
+ * ```
+ */
+export class CodeMode implements AsyncDisposable {
+  #registry: _ToolRegistry;
+  #declarations: string | undefined;
+  #limits: Limits;
+  #check: CheckMode;
+  #poolSize: number;
+  #denoPath: string | undefined;
+  #describeThreshold: number;
+  #pools = new Map<number, _SandboxPool>();
+  #compiler = new ProgramCompiler();
+  #closed = false;
+  #running = new Set<Promise<RunResult>>();
+
+  /**
+   * @param options Tools, limits and sandbox settings.
+   * @throws {TypeError} When a tool definition is malformed or two tools take the same name.
+   * @throws {RangeError} When a limit or `poolSize` is not a positive integer.
+   */
+  constructor(options: CodeModeOptions = {}) {
+    this.#registry = new _ToolRegistry(options.tools ?? []);
+    this.#limits = _resolveLimits(options.limits);
+    this.#check = _checkMode(options.check ?? "error");
+    const poolSize = options.poolSize ?? 2;
+    if (!Number.isInteger(poolSize) || poolSize < 0) {
+      throw new RangeError(`poolSize must be a non-negative integer, got ${String(poolSize)}`);
+    }
+    this.#poolSize = poolSize;
+    this.#denoPath = options.denoPath;
+    this.#describeThreshold = options.describeThreshold ?? 40;
+  }
+
+  /** The current tool definitions. */
+  get tools(): readonly Tool[] {
+    return this.#registry.tools;
+  }
+
+  /** The limits every run gets unless `run` overrides them. */
+  get limits(): Readonly<Limits> {
+    return this.#limits;
+  }
+
+  /**
+   * Replaces the tool set; the next description, check and run use it, runs under way keep
+   * the tools they started with.
+   *
+   * @param tools The new tools.
+   * @throws {TypeError} When a definition is malformed or two tools take the same name.
+   */
+  setTools(tools: Iterable<Tool>): void {
+    this.#registry = new _ToolRegistry(tools);
+    this.#declarations = undefined;
+  }
+
+  /**
+   * The LLM-facing description of the current tools: how to write a program, the helpers, the
+   * pipeline patterns and the tool declarations (or namespaces and `searchTools` for many tools).
+   *
+   * @param options Overrides for the description (threshold, patterns, size cap).
+   * @returns The text and one signature per tool.
+   */
+  describe(options: DescribeOptions = {}): Description {
+    return describeTools([...this.#registry.tools], {
+      limits: this.#limits,
+      threshold: this.#describeThreshold,
+      ...options,
+    });
+  }
+
+  /** The TypeScript declarations programs are checked against. */
+  declarations(): string {
+    return this.#declarations ??= toolDeclarations([...this.#registry.tools]);
+  }
+
+  /**
+   * Compiles and checks a program without running it: syntax, import policy and types.
+   *
+   * @param source The program text.
+   * @param options `check` mode (`"off"` checks syntax and imports only).
+   * @returns The findings.
+   */
+  async check(source: string, options: { check?: CheckMode } = {}): Promise<CheckResult> {
+    const outcome = await this.#compiler.compile(source, {
+      declarations: this.declarations(),
+      toolNames: this.#registry.programNames,
+      check: _checkMode(options.check ?? this.#check),
+      maxProgramBytes: this.#limits.maxProgramBytes,
+    });
+    return outcome.ok
+      ? { ok: true, diagnostics: outcome.diagnostics }
+      : { ok: false, diagnostics: outcome.diagnostics, error: outcome.error };
+  }
+
+  /**
+   * Runs a program. Everything it printed comes back in `output`, also when it failed; how it
+   * failed is in `error`. Only misuse throws.
+   *
+   * @param source The program text (TypeScript; a Markdown-fenced program is unwrapped).
+   * @param options Cancellation, per-run limits and check mode, streaming callbacks.
+   * @returns The run's result.
+   * @throws {TypeError} When `source` is not a string or the CodeMode is closed.
+   */
+  run(source: string, options: RunOptions = {}): Promise<RunResult> {
+    if (typeof source !== "string") {
+      throw new TypeError(`run() needs the program as a string, got ${typeof source}`);
+    }
+    if (this.#closed) {
+      throw new TypeError("This CodeMode is closed: create a new one to run programs");
+    }
+    const p = this.#run(source, options);
+    this.#running.add(p);
+    p.finally(() => this.#running.delete(p));
+    return p;
+  }
+
+  async #run(source: string, options: RunOptions): Promise<RunResult> {
+    const startedAt = performance.now();
+    const limits = options.limits
+      ? _resolveLimits({ ...this.#limits, ...options.limits })
+      : this.#limits;
+    const registry = this.#registry;
+    const pool = this.#pool(limits.memoryMb);
+    // Start fetching a sandbox while the program compiles.
+    const taking = pool.take(options.signal);
+    taking.catch(() => {});
+    const outcome = await this.#compiler.compile(source, {
+      declarations: this.declarations(),
+      toolNames: registry.programNames,
+      check: _checkMode(options.check ?? this.#check),
+      maxProgramBytes: limits.maxProgramBytes,
+    });
+    if (!outcome.ok) {
+      taking.then((p) => p.kill(), () => {});
+      return _failed(outcome.error, startedAt, outcome.diagnostics);
+    }
+    let sandbox;
+    try {
+      sandbox = await taking;
+    } catch (err) {
+      const cancelled = options.signal?.aborted;
+      return _failed({
+        kind: cancelled ? "timeout" : "runtime",
+        message: cancelled
+          ? `the run was cancelled before it started: ${String(options.signal?.reason)}`
+          : `could not start a sandbox: ${
+            (err as Error).message
+          }; check that "deno" runs on this machine`,
+      }, startedAt);
+    }
+    const tools = [...registry.tools];
+    return await _runSession({
+      sandbox,
+      program: outcome.program,
+      registry,
+      limits,
+      startedAt,
+      signal: options.signal,
+      diagnostics: outcome.diagnostics,
+      onOutput: options.onOutput,
+      onToolCall: options.onToolCall,
+      helpers: {
+        searchTools: (input) =>
+          searchTools(tools, String(input.query ?? ""), {
+            detail: input.detail as "name" | "summary" | "full" | undefined,
+            limit: input.limit as number | undefined,
+          }),
+      },
+    });
+  }
+
+  #pool(memoryMb: number): _SandboxPool {
+    let pool = this.#pools.get(memoryMb);
+    if (pool === undefined) {
+      pool = new _SandboxPool(
+        { denoPath: this.#denoPath ?? Deno.execPath(), memoryMb },
+        this.#poolSize,
+      );
+      this.#pools.set(memoryMb, pool);
+    }
+    return pool;
+  }
+
+  /**
+   * Starts the sandbox pool now rather than at the first run.
+   *
+   * @returns Nothing; processes start in the background.
+   */
+  warmUp(): void {
+    if (!this.#closed) this.#pool(this.#limits.memoryMb).warm();
+  }
+
+  /** Process ids of the sandbox processes alive now (for monitoring and tests). */
+  get sandboxPids(): number[] {
+    return [...this.#pools.values()].flatMap((p) => p.pids);
+  }
+
+  /**
+   * Ends every sandbox process (runs under way end with an error) and waits until they are gone.
+   *
+   * @returns When every process has exited.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+    await Promise.allSettled([...this.#running]);
+    this.#compiler[Symbol.dispose]();
+  }
+
+  /** Same as {@linkcode CodeMode.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function _checkMode(mode: string): CheckMode {
+  if (mode !== "error" && mode !== "warn" && mode !== "off") {
+    throw new TypeError(`check must be "error", "warn" or "off", got ${JSON.stringify(mode)}`);
+  }
+  return mode;
+}
+
+function _failed(error: RunError, startedAt: number, diagnostics?: Diagnostic[]): RunResult {
+  const result: RunResult = {
+    ok: false,
+    output: "",
+    error,
+    calls: 0,
+    stats: {
+      durationMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
+      toolResultBytes: 0,
+      outputBytes: 0,
+    },
+  };
+  if (diagnostics?.length) result.diagnostics = diagnostics;
+  return result;
+}

@@ -1,0 +1,78 @@
+/**
+ * Turning what the sandbox reports into a {@linkcode RunError} a model can act on.
+ *
+ * @module
+ */
+
+import type { _WireError } from "../sandbox/protocol.ts";
+import type { RunError, RunErrorKind } from "../types.ts";
+
+/** Strips terminal escapes and control characters, folds CRLF, and caps the length. */
+export function _cleanText(text: string, max = 4000): string {
+  // deno-lint-ignore no-control-regex -- removing control characters is the point
+  const clean = text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*(\x07|\x1b\\)|\x1b./g, "")
+    .replace(/\r\n?/g, "\n")
+    // deno-lint-ignore no-control-regex -- see above
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").trim();
+  return clean.length > max
+    ? `${clean.slice(0, max)}… (${clean.length - max} more characters)`
+    : clean;
+}
+
+const MEMORY_MESSAGE =
+  /Array buffer allocation failed|WebAssembly\.Memory|Out of memory|allocation failed|Invalid typed array length: \d{9,}/i;
+
+/** Maps `<program>:line:col` in a stack to the program's own coordinates. */
+export function _programPosition(
+  stack: string | undefined,
+  mapPosition: (line: number, column: number) => { line: number; column: number } | undefined,
+): { line: number; column: number } | undefined {
+  if (!stack) return undefined;
+  const m = /<program>:(\d+):(\d+)/.exec(stack);
+  if (!m) return undefined;
+  return mapPosition(Number(m[1]), Number(m[2]));
+}
+
+/** Classifies an error the program ended with. */
+export function _errorFromWire(
+  e: _WireError,
+  mapPosition: (line: number, column: number) => { line: number; column: number } | undefined,
+  toolNames: readonly string[],
+): RunError {
+  const position = _programPosition(e.stack, mapPosition);
+  const message = _cleanText(e.message);
+  let kind: RunErrorKind = "runtime";
+  let text = `${e.name}: ${message}`;
+  if (e.kind === "tool") {
+    kind = "tool";
+    text = `${message} (uncaught: wrap the call in try/catch to recover)`;
+  } else if (e.kind === "import") {
+    kind = "import";
+    text = message;
+  } else if (MEMORY_MESSAGE.test(message)) {
+    kind = "memory";
+    text = `${e.name}: ${message}: the program ran out of memory; process data in smaller pieces`;
+  } else if (e.name === "NotCapable" || /Requires \w+ access/.test(message)) {
+    const what = /Requires (\w+) access(?: to "?([^",]*)"?)?/.exec(message);
+    const tools = toolNames.length ? ` (${toolNames.slice(0, 12).join(", ")})` : "";
+    text = `${e.name}: the program tried to use ${what?.[1] ?? "a system"} access${
+      what?.[2] ? ` to ${what[2]}` : ""
+    }, which codemode programs do not have: there are no files, network, environment or processes in the sandbox. Use the tools instead${tools}.`;
+  } else if (e.name === "EvalError") {
+    text =
+      `${e.name}: eval() and new Function() are not available in codemode programs; write the code directly`;
+  }
+  const out: RunError = { kind, message: text };
+  if (position) {
+    out.line = position.line;
+    out.column = position.column;
+  }
+  if (kind === "tool" && e.tool) out.tool = e.tool;
+  return out;
+}
+
+/** Formats a run error for a person or a model: `kind error at line:col: message`. */
+export function formatRunError(error: RunError): string {
+  const at = error.line !== undefined ? ` at line ${error.line}, column ${error.column ?? 1}` : "";
+  return `${error.kind} error${at}: ${error.message}`;
+}

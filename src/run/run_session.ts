@@ -1,0 +1,348 @@
+/**
+ * One run on the host side: hand a compiled program to a sandbox process, answer its tool calls
+ * within the budgets, collect its output, and turn how it ended into a {@linkcode RunResult}.
+ *
+ * @module
+ */
+
+import type { Limits } from "../limits.ts";
+import type { _ChildMessage } from "../sandbox/protocol.ts";
+import type { _SandboxProcess } from "../sandbox/sandbox_process.ts";
+import { _stubsFor } from "../sandbox/stubs.ts";
+import type { _ToolRegistry } from "../tools/registry.ts";
+import type { Diagnostic, RunError, RunResult, ToolCallTrace } from "../types.ts";
+import { _cleanText, _errorFromWire } from "./run_errors.ts";
+
+/** What the compiler hands the sandbox (see `src/program/compile.ts`). */
+export interface _RunnableProgram {
+  js: string;
+  imports: { start: number; end: number; stub: string | null }[];
+  mapPosition(line: number, column: number): { line: number; column: number } | undefined;
+}
+
+/** A host-side helper a program calls like a tool (e.g. `searchTools`). */
+export type _Helper = (input: Record<string, unknown>) => unknown;
+
+/** Everything one run needs. */
+export interface _SessionOptions {
+  sandbox: _SandboxProcess;
+  program: _RunnableProgram;
+  registry: _ToolRegistry;
+  limits: Limits;
+  helpers: Record<string, _Helper>;
+  startedAt: number;
+  signal?: AbortSignal;
+  diagnostics?: Diagnostic[];
+  onOutput?: (text: string) => void;
+  onToolCall?: (trace: ToolCallTrace) => void;
+}
+
+/** Output the host keeps beyond the limit before it calls the program a flood and stops it. */
+const FLOOD_CHARS = 4_000_000;
+
+function hasProtoKey(value: unknown, depth = 0): boolean {
+  if (depth > 64 || typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.some((v) => hasProtoKey(v, depth + 1));
+  for (const key of Object.keys(value)) {
+    if (key === "__proto__") return true;
+    if (hasProtoKey((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+function similar(name: string, names: readonly string[]): string[] {
+  const lower = name.toLowerCase();
+  return names.filter((n) => {
+    const l = n.toLowerCase();
+    return l.includes(lower) || lower.includes(l) ||
+      l.split(/[._]/).some((part) => part.length > 2 && lower.includes(part));
+  }).slice(0, 5);
+}
+
+/** Runs one program in `sandbox` and resolves when the run is over and the process is gone. */
+export function _runSession(o: _SessionOptions): Promise<RunResult> {
+  const { sandbox, program, registry, limits } = o;
+  const programNames = registry.programNames;
+  const { promise, resolve } = Promise.withResolvers<RunResult>();
+  const output: string[] = [];
+  let outChars = 0;
+  let hostCut = 0;
+  let calls = 0;
+  let toolResultBytes = 0;
+  const trace: ToolCallTrace[] = [];
+  const seenIds = new Set<number>();
+  const queue: (() => Promise<void>)[] = [];
+  let running = 0;
+  let finished = false;
+  let finalError: RunError | undefined;
+  let workerCut = 0;
+  const runAbort = new AbortController();
+
+  let resolved = false;
+  // `ended`: the program said it is done, so every frame it sent has arrived and the result can
+  // be given now. Otherwise the process is killed first and its last frames are read to the end.
+  const finish = (error?: RunError, cut = 0, ended = false) => {
+    if (finished) return;
+    finished = true;
+    finalError = error;
+    workerCut = cut;
+    clearTimeout(deadline);
+    o.signal?.removeEventListener("abort", onAbort);
+    runAbort.abort(new Error("the run has ended"));
+    sandbox.kill();
+    if (ended) settle();
+  };
+
+  const deadline = setTimeout(() => {
+    finish({
+      kind: "timeout",
+      message:
+        `the program did not finish within ${limits.timeoutMs} ms and was stopped; do less per run or call tools in parallel`,
+    });
+  }, limits.timeoutMs);
+  const onAbort = () =>
+    finish({
+      kind: "timeout",
+      message: `the run was cancelled: ${String(o.signal?.reason ?? "aborted")}`,
+    });
+  if (o.signal?.aborted) queueMicrotask(onAbort);
+  else o.signal?.addEventListener("abort", onAbort, { once: true });
+
+  const reply = (json: string) => {
+    if (!finished) sandbox.send(json);
+  };
+  const replyError = (id: number, message: string) =>
+    reply(JSON.stringify({ t: "res", id, ok: false, e: _cleanText(message) }));
+
+  const pump = () => {
+    while (running < limits.maxConcurrentCalls && queue.length > 0 && !finished) {
+      running++;
+      queue.shift()!().finally(() => {
+        running--;
+        pump();
+      });
+    }
+  };
+
+  const execute = async (id: number, name: string, input: unknown, inputBytes: number) => {
+    const started = performance.now();
+    const entry: ToolCallTrace = {
+      tool: name,
+      startMs: Math.round((started - o.startedAt) * 1000) / 1000,
+      durationMs: 0,
+      inputBytes,
+      outputBytes: 0,
+      ok: false,
+    };
+    trace.push(entry);
+    const helper = o.helpers[name];
+    const tool = registry.byProgramName.get(name);
+    const callAbort = new AbortController();
+    const unlink = () => runAbort.signal.removeEventListener("abort", abortCall);
+    const abortCall = () => callAbort.abort(runAbort.signal.reason);
+    runAbort.signal.addEventListener("abort", abortCall, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const err = new Error(
+            `timed out after ${limits.toolTimeoutMs} ms; ask for less, or catch this error and go on`,
+          );
+          callAbort.abort(err);
+          reject(err);
+        }, limits.toolTimeoutMs);
+      });
+      const work = Promise.resolve().then(() =>
+        helper ? helper(input as Record<string, unknown>) : tool!.execute(input, {
+          signal: callAbort.signal,
+          name,
+        })
+      );
+      work.catch(() => {});
+      const value = await Promise.race([work, timedOut]);
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(value === undefined ? null : value);
+      } catch (err) {
+        throw new Error(
+          `returned a value that cannot be sent to the program (${(err as Error).message})`,
+        );
+      }
+      if (json === undefined) {
+        throw new Error(`returned a ${typeof value}, which cannot be sent to the program`);
+      }
+      if (json.length > limits.maxResultBytes) {
+        throw new Error(
+          `returned ${json.length} bytes, over the ${limits.maxResultBytes}-byte result limit; ask for less (a smaller range, a filter, a page)`,
+        );
+      }
+      entry.ok = true;
+      entry.outputBytes = json.length;
+      toolResultBytes += json.length;
+      reply(`{"t":"res","id":${id},"ok":true,"v":${json}}`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      replyError(id, message || "failed without a message");
+    } finally {
+      clearTimeout(timer);
+      unlink();
+      entry.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+      o.onToolCall?.(entry);
+    }
+  };
+
+  const onCall = (m: Extract<_ChildMessage, { t: "call" }>) => {
+    const id = m.id;
+    if (!Number.isSafeInteger(id) || seenIds.has(id)) {
+      return; // A forged or repeated id: the real runtime never sends one, so nobody waits for it.
+    }
+    seenIds.add(id);
+    calls++;
+    if (calls > limits.maxToolCalls) {
+      finish({
+        kind: "limit",
+        message:
+          `the program made more than ${limits.maxToolCalls} tool calls; batch the work or ask for more per call`,
+      });
+      return;
+    }
+    const name = m.tool;
+    if (!registry.byProgramName.has(name) && !(name in o.helpers)) {
+      const close = similar(name, programNames);
+      replyError(
+        id,
+        `there is no tool "${name}"${close.length ? `; did you mean ${close.join(", ")}?` : ""}`,
+      );
+      return;
+    }
+    const bytes = m.a.length;
+    if (bytes > limits.maxArgumentBytes) {
+      replyError(
+        id,
+        `arguments are ${bytes} bytes, over the ${limits.maxArgumentBytes}-byte limit; send less per call`,
+      );
+      return;
+    }
+    let input: unknown;
+    try {
+      input = JSON.parse(m.a);
+    } catch {
+      replyError(id, "arguments were not valid JSON");
+      return;
+    }
+    if (hasProtoKey(input)) {
+      replyError(id, `arguments may not contain the key "__proto__"`);
+      return;
+    }
+    if (!(name in o.helpers)) {
+      const complaint = registry.validate(name, input);
+      if (complaint !== null) {
+        replyError(id, `invalid input: ${complaint}`);
+        return;
+      }
+    }
+    queue.push(() => execute(id, name, input, bytes));
+    pump();
+  };
+
+  const onOut = (text: string) => {
+    const room = limits.maxOutputChars - outChars;
+    if (room <= 0) {
+      hostCut += text.length;
+      if (hostCut > FLOOD_CHARS) {
+        finish({ kind: "limit", message: "the program flooded its output; print less" });
+      }
+      return;
+    }
+    const kept = text.length <= room ? text : text.slice(0, room);
+    hostCut += text.length - kept.length;
+    outChars += kept.length;
+    output.push(kept);
+    o.onOutput?.(kept);
+  };
+
+  sandbox.start({
+    message(m) {
+      if (finished) return;
+      switch (m.t) {
+        case "out":
+          onOut(m.s);
+          return;
+        case "call":
+          onCall(m);
+          return;
+        case "end":
+          finish(
+            m.ok
+              ? undefined
+              : m.error
+              ? _errorFromWire(m.error, program.mapPosition, programNames)
+              : { kind: "runtime", message: "the program failed without an error" },
+            m.cut,
+            true,
+          );
+          return;
+      }
+    },
+    exit(status, stderr) {
+      if (!finished) {
+        const oom = /out of memory|OOM|allocation failed/i.test(stderr) ||
+          status.signal === "SIGABRT" || status.signal === "SIGTRAP" || status.code === 133 ||
+          status.code === 134;
+        finish(
+          oom
+            ? {
+              kind: "memory",
+              message:
+                `the program ran out of memory (limit ${limits.memoryMb} MB) and was stopped; process data in smaller pieces and keep less in memory`,
+            }
+            : {
+              kind: "runtime",
+              message: `the sandbox process ended unexpectedly (exit code ${status.code}${
+                status.signal ? `, ${status.signal}` : ""
+              }) — the program may have called Deno.exit() or closed its channel. ${
+                _cleanText(stderr.trim().split("\n").slice(-3).join(" "), 300)
+              }`.trim(),
+            },
+        );
+      }
+      settle();
+    },
+  }, {
+    t: "run",
+    js: program.js,
+    imports: program.imports,
+    stubs: _stubsFor(program.imports, programNames),
+    tools: [...programNames],
+    maxOutputChars: limits.maxOutputChars,
+  });
+  return promise;
+
+  function settle(): void {
+    if (resolved) return;
+    resolved = true;
+    let text = output.join("");
+    const cut = Math.max(workerCut, 0) + hostCut;
+    let error = finalError;
+    if (cut > 0) {
+      const note =
+        `[output cut: ${cut} more characters were printed beyond the ${limits.maxOutputChars}-character limit; print less — counts, summaries or the first few items]`;
+      text += (text.endsWith("\n") || text === "" ? "" : "\n") + note + "\n";
+      error ??= { kind: "limit", message: note.slice(1, -1) };
+    }
+    const result: RunResult = {
+      ok: error === undefined,
+      output: text,
+      calls: Math.min(calls, limits.maxToolCalls + 1),
+      stats: {
+        durationMs: Math.round((performance.now() - o.startedAt) * 1000) / 1000,
+        toolResultBytes,
+        outputBytes: new TextEncoder().encode(text).length,
+      },
+      trace,
+    };
+    if (error) result.error = error;
+    if (o.diagnostics?.length) result.diagnostics = o.diagnostics;
+    resolve(result);
+  }
+}

@@ -1,0 +1,405 @@
+/**
+ * The program side: code that runs in the permission-less Worker before and around the program.
+ *
+ * Serialised with `Function.prototype.toString` into the Worker's `data:` module, so it must not
+ * refer to anything outside its own body. It defines the globals a program sees (every tool as an
+ * async function, `print`, `console`, `gatherLimited`, `searchTools`), turns the host's stub
+ * modules into importable URLs, runs the program and reports how it ended. Nothing here is
+ * trusted by the host: every message is checked again on the other side.
+ *
+ * @module
+ */
+
+/** Runs inside the Worker. */
+export function _workerRuntime(): void {
+  const scope = globalThis as unknown as Record<string, unknown> & {
+    postMessage(m: unknown): void;
+    addEventListener(type: string, f: (e: Event) => void): void;
+  };
+  const post = scope.postMessage.bind(scope);
+  const inspect = Deno.inspect;
+  const stringify = JSON.stringify;
+  const pending = new Map<
+    number,
+    { resolve(v: unknown): void; reject(e: unknown): void; tool: string; site: Error }
+  >();
+  let nextId = 1;
+  let maxOutput = 40_000;
+  let outChars = 0;
+  let cut = 0;
+  let ended = false;
+  let idle: (() => void) | null = null;
+  const PROGRAM = "<program>";
+  let programUrl = "";
+
+  // Never assign `stack`: Deno then replaces the error with a plain one when it leaves import().
+  class ToolError extends Error {
+    tool: string;
+    site: Error;
+    constructor(tool: string, message: string, site: Error) {
+      super(message.startsWith(`${tool}:`) ? message : `${tool}: ${message}`);
+      this.name = "ToolError";
+      this.tool = tool;
+      this.site = site;
+    }
+  }
+  class ImportError extends Error {
+    constructor(message: string) {
+      super(message);
+      this.name = "ImportError";
+    }
+  }
+
+  // ---- output ----
+  function format(values: unknown[]): string {
+    return values.map((v) =>
+      typeof v === "string" ? v : inspect(v, {
+        colors: false,
+        depth: 6,
+        iterableLimit: 200,
+        strAbbreviateSize: 100_000,
+        breakLength: 100,
+      })
+    ).join(" ");
+  }
+  let indent = "";
+  function write(text: string): void {
+    if (ended) return;
+    const line = (indent ? text.replace(/^/gm, indent) : text) + "\n";
+    const room = maxOutput - outChars;
+    if (room <= 0) {
+      cut += line.length;
+      return;
+    }
+    const kept = line.length <= room ? line : line.slice(0, room);
+    cut += line.length - kept.length;
+    outChars += kept.length;
+    post({ t: "out", s: kept });
+  }
+  function print(...values: unknown[]): void {
+    write(format(values));
+  }
+  const counts = new Map<string, number>();
+  const timers = new Map<string, number>();
+  const fakeConsole = {
+    log: print,
+    info: print,
+    debug: print,
+    warn: print,
+    error: print,
+    trace: print,
+    dir: (v: unknown) => print(v),
+    dirxml: print,
+    table: (v: unknown) => print(v),
+    assert: (ok: unknown, ...rest: unknown[]) => {
+      if (!ok) print("Assertion failed:", ...rest);
+    },
+    count: (label = "default") => {
+      const n = (counts.get(label) ?? 0) + 1;
+      counts.set(label, n);
+      print(`${label}: ${n}`);
+    },
+    countReset: (label = "default") => void counts.delete(label),
+    time: (label = "default") => void timers.set(label, performance.now()),
+    timeLog: (label = "default", ...rest: unknown[]) =>
+      print(`${label}: ${(performance.now() - (timers.get(label) ?? 0)).toFixed(3)}ms`, ...rest),
+    timeEnd: (label = "default") => {
+      print(`${label}: ${(performance.now() - (timers.get(label) ?? 0)).toFixed(3)}ms`);
+      timers.delete(label);
+    },
+    group: (...label: unknown[]) => {
+      if (label.length) print(...label);
+      indent += "    ";
+    },
+    groupCollapsed: (...label: unknown[]) => {
+      if (label.length) print(...label);
+      indent += "    ";
+    },
+    groupEnd: () => void (indent = indent.slice(4)),
+    clear: () => {},
+  };
+
+  // ---- tool calls ----
+  function callTool(tool: string, input: unknown): Promise<unknown> {
+    const site = new Error();
+    if (ended) return Promise.reject(new ToolError(tool, "the run has already ended", site));
+    let a: string;
+    try {
+      a = stringify(input === undefined ? {} : input) ?? "null";
+    } catch (err) {
+      return Promise.reject(
+        new ToolError(
+          tool,
+          `arguments must be JSON data (${
+            (err as Error).message
+          }); pass plain objects, arrays, strings, numbers and booleans`,
+          site,
+        ),
+      );
+    }
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject, tool, site });
+      post({ t: "call", id, tool, a });
+    });
+  }
+  function settleCall(m: { id: number; ok: boolean; v?: unknown; e?: string }): void {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.ok) p.resolve(m.v);
+    else p.reject(new ToolError(p.tool, String(m.e), p.site));
+    if (pending.size === 0 && idle) idle();
+  }
+
+  function makeTools(names: string[]): Record<string, unknown> {
+    const tools: Record<string, unknown> = Object.create(null);
+    for (const name of names) {
+      const dot = name.indexOf(".");
+      const fn = (input?: unknown) => callTool(name, input);
+      if (dot < 0) {
+        Object.defineProperty(fn, "name", { value: name });
+        tools[name] = fn;
+      } else {
+        const ns = name.slice(0, dot);
+        const member = name.slice(dot + 1);
+        Object.defineProperty(fn, "name", { value: member });
+        const obj = (tools[ns] ??= Object.create(null)) as Record<string, unknown>;
+        obj[member] = fn;
+      }
+    }
+    for (const value of Object.values(tools)) {
+      if (typeof value === "object" && value !== null) Object.freeze(value);
+    }
+    return tools;
+  }
+
+  // ---- gatherLimited ----
+  async function gatherLimited(
+    tasks: Iterable<() => Promise<unknown>> | AsyncIterable<() => Promise<unknown>>,
+    limit = 10,
+    options?: { settle?: boolean },
+  ): Promise<unknown[]> {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(
+        `gatherLimited: limit must be a positive integer, got ${inspect(limit)}`,
+      );
+    }
+    const t = tasks as Partial<Iterable<unknown> & AsyncIterable<unknown>> | null;
+    const iterator = t?.[Symbol.asyncIterator]?.() ?? t?.[Symbol.iterator]?.();
+    if (!iterator) {
+      throw new TypeError(
+        "gatherLimited: tasks must be an iterable or async iterable of functions, e.g. items.map((x) => () => tool(x))",
+      );
+    }
+    const settle = options?.settle === true;
+    const results: unknown[] = [];
+    let index = 0;
+    let stopped = false;
+    let pulling: Promise<unknown> = Promise.resolve();
+    // Pulls are chained so an async iterator is never asked for two items at once.
+    const next = (): Promise<IteratorResult<unknown>> => {
+      const p = pulling.then(() => iterator.next() as Promise<IteratorResult<unknown>>);
+      pulling = p.catch(() => {});
+      return p;
+    };
+    const lane = async (): Promise<void> => {
+      while (!stopped) {
+        const step = await next();
+        if (step.done || stopped) return;
+        const task = step.value;
+        const i = index++;
+        if (typeof task !== "function") {
+          stopped = true;
+          const what = task instanceof Promise
+            ? "a Promise, which has already started, so the limit cannot apply"
+            : inspect(task);
+          throw new TypeError(
+            `gatherLimited: task ${i} is ${what}; pass functions that start the work, e.g. items.map((x) => () => tool(x))`,
+          );
+        }
+        try {
+          const value = await task();
+          results[i] = settle ? { status: "fulfilled", value } : value;
+        } catch (reason) {
+          if (!settle) {
+            stopped = true;
+            throw reason;
+          }
+          results[i] = { status: "rejected", reason };
+        }
+      }
+    };
+    const lanes: Promise<void>[] = [];
+    for (let i = 0; i < limit; i++) lanes.push(lane());
+    await Promise.all(lanes);
+    return results;
+  }
+
+  function dynamicImport(specifier: unknown, tools: Record<string, unknown>): Promise<unknown> {
+    const s = String(specifier);
+    if (s === "codemode:tools") {
+      return Promise.resolve(Object.freeze({ __proto__: null, ...tools }));
+    }
+    if (s.startsWith("codemode:tools/")) {
+      const name = s.slice("codemode:tools/".length);
+      if (name in tools) {
+        return Promise.resolve(
+          Object.freeze({ __proto__: null, default: tools[name], [name]: tools[name] }),
+        );
+      }
+      return Promise.reject(
+        new ImportError(`"${s}" is not a tool; the tools are: ${Object.keys(tools).join(", ")}`),
+      );
+    }
+    return Promise.reject(
+      new ImportError(
+        `import("${s}") is not allowed: programs cannot load modules. Tools are already in scope as global functions; write plain TypeScript for the rest.`,
+      ),
+    );
+  }
+
+  // ---- ending ----
+  function wireError(err: unknown): Record<string, unknown> {
+    if (err instanceof ToolError) {
+      return {
+        name: err.name,
+        message: err.message,
+        stack: clean(err.site.stack),
+        tool: err.tool,
+        kind: "tool",
+      };
+    }
+    if (err instanceof ImportError) {
+      return { name: err.name, message: err.message, stack: clean(err.stack), kind: "import" };
+    }
+    if (err instanceof Error) {
+      let stack: string | undefined;
+      let message: string;
+      try {
+        stack = clean(err.stack);
+        message = String(err.message);
+      } catch {
+        message = "an error whose details could not be read";
+      }
+      return { name: String(err.name), message, stack };
+    }
+    return { name: "Error", message: `Uncaught ${format([err])}` };
+  }
+  function clean(stack: string | undefined): string | undefined {
+    return programUrl && stack ? stack.split(programUrl).join(PROGRAM) : stack;
+  }
+  function end(ok: boolean, err?: unknown): void {
+    if (ended) return;
+    ended = true;
+    post({ t: "end", ok, cut, error: ok ? undefined : wireError(err) });
+  }
+
+  scope.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    end(false, (e as PromiseRejectionEvent).reason);
+  });
+  scope.addEventListener("error", (e) => {
+    e.preventDefault();
+    end(false, (e as ErrorEvent).error ?? new Error((e as ErrorEvent).message));
+  });
+
+  async function run(m: {
+    js: string;
+    imports: { start: number; end: number; stub: string | null }[];
+    stubs: { stub: string | null; source: string }[];
+    tools: string[];
+    maxOutputChars: number;
+  }): Promise<void> {
+    maxOutput = m.maxOutputChars;
+    const tools = makeTools(m.tools);
+    const blob = (source: string) =>
+      URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    const stubUrls = new Map<string | null, string>();
+    scope.__codemode__ = Object.freeze({ tools });
+    for (const s of m.stubs) stubUrls.set(s.stub, blob(s.source));
+    let js = m.js;
+    for (const imp of [...m.imports].sort((a, b) => b.start - a.start)) {
+      const url = stubUrls.get(imp.stub);
+      if (url === undefined) {
+        end(false, new ImportError(`no stub module for "codemode:tools/${imp.stub}"`));
+        return;
+      }
+      js = js.slice(0, imp.start) + stringify(url) + js.slice(imp.end);
+    }
+    for (const [name, value] of Object.entries(tools)) scope[name] = value;
+    scope.print = print;
+    scope.console = fakeConsole;
+    scope.gatherLimited = gatherLimited;
+    scope.searchTools = (query: unknown, options?: unknown) =>
+      callTool("searchTools", { query, ...(typeof options === "object" ? options : {}) });
+    scope.__codemode_import__ = (s: unknown) => dynamicImport(s, tools);
+    const refuse = (what: string) => () => {
+      throw new Error(
+        `${what} is not available in codemode programs: the sandbox has no files, network, environment or processes; use the tools instead`,
+      );
+    };
+    scope.Worker = refuse("Worker");
+    const stop = (what: string) => () => {
+      end(
+        false,
+        new Error(
+          `the program called ${what}; a program ends by reaching its last line (throw an Error to fail)`,
+        ),
+      );
+      throw new Error(`${what} ended the run`);
+    };
+    scope.close = stop("close()");
+    try {
+      Object.defineProperty(Deno, "exit", { value: stop("Deno.exit()") });
+    } catch {
+      // Not configurable: the broker reports the Worker's end instead.
+    }
+    try {
+      const silent = { write: refuse("Deno.stdout"), writeSync: refuse("Deno.stdout") };
+      Object.defineProperty(Deno, "stdout", { value: silent });
+      Object.defineProperty(Deno, "stderr", { value: silent });
+      Object.defineProperty(Deno, "stdin", {
+        value: { read: refuse("Deno.stdin"), readSync: refuse("Deno.stdin") },
+      });
+    } catch {
+      // Not configurable on this Deno: the host's frame token still keeps the channel safe.
+    }
+    programUrl = blob(js);
+    try {
+      await import(programUrl);
+      // Let calls the program started but never awaited finish, then let their callbacks print.
+      if (pending.size > 0) await new Promise<void>((r) => (idle = r));
+      await macrotask();
+      end(true);
+    } catch (err) {
+      end(false, err);
+    }
+  }
+
+  // A macrotask without a timer (Deno's setTimeout(0) costs milliseconds).
+  const tick = new MessageChannel();
+  let ticked: (() => void) | null = null;
+  tick.port1.onmessage = () => ticked?.();
+  function macrotask(): Promise<void> {
+    return new Promise((r) => {
+      ticked = r;
+      tick.port2.postMessage(null);
+    });
+  }
+
+  // Warm the paths a run takes, while the process waits in the pool.
+  async function warm(): Promise<void> {
+    format([{ warm: [1] }]);
+    const url = URL.createObjectURL(new Blob(["export {};"], { type: "text/javascript" }));
+    await import(url);
+    await macrotask();
+  }
+
+  scope.addEventListener("message", (e) => {
+    const m = (e as MessageEvent).data;
+    if (m?.t === "res") settleCall(m);
+    else if (m?.t === "run") run(m);
+  });
+  warm().finally(() => post({ t: "ready" }));
+}

@@ -1,0 +1,95 @@
+/**
+ * Walking the files under a directory inside the root, for `list_files` and `search_files`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Root } from "./root.ts";
+
+/** Directory names skipped unless `includeIgnored` is set. */
+export const IGNORED_DIRECTORIES: ReadonlySet<string> = new Set([".git", "node_modules"]);
+
+/** Options for {@linkcode walkFiles}. */
+export interface WalkOptions {
+  /**
+   * Also descend into `.git` and `node_modules`.
+   * @default {false}
+   */
+  includeIgnored?: boolean;
+  /**
+   * Include symlinks (never followed) as entries; otherwise only regular files are yielded.
+   * @default {true}
+   */
+  includeSymlinks?: boolean;
+  /** Stops the walk when aborted (the generator throws the abort reason). */
+  signal?: AbortSignal;
+}
+
+/** One file found by {@linkcode walkFiles}. */
+export interface WalkEntry {
+  /** Absolute path. */
+  absolute: string;
+  /** Path relative to the root, `/`-separated. */
+  relative: string;
+  /** Path relative to the directory the walk started in, `/`-separated. */
+  fromStart: string;
+  /** Whether the entry is a symlink (not followed). */
+  isSymlink: boolean;
+}
+
+/**
+ * Yields the files under `start` (an absolute directory inside the root) depth-first, each
+ * directory's entries in sorted order, without following symlinks.
+ *
+ * @example List the TypeScript files under a root
+ * ```ts
+ * import { Root } from "./root.ts";
+ * import { walkFiles } from "./walk.ts";
+ * const root = new Root(".");
+ * for await (const file of walkFiles(root, root.path)) {
+ *   if (file.relative.endsWith(".ts")) console.log(file.relative);
+ * }
+ * ```
+ */
+export async function* walkFiles(
+  root: Root,
+  start: string,
+  options: WalkOptions = {},
+): AsyncGenerator<WalkEntry> {
+  const includeIgnored = options.includeIgnored ?? false;
+  const includeSymlinks = options.includeSymlinks ?? true;
+  const stack: { dir: string; fromStart: string }[] = [{ dir: start, fromStart: "" }];
+  while (stack.length > 0) {
+    options.signal?.throwIfAborted();
+    const { dir, fromStart } = stack.pop()!;
+    const entries: Deno.DirEntry[] = [];
+    try {
+      for await (const entry of Deno.readDir(dir)) entries.push(entry);
+    } catch (error) {
+      // A directory that vanished or cannot be read is skipped, not fatal to the walk.
+      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
+        continue;
+      }
+      throw error;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const subdirs: { dir: string; fromStart: string }[] = [];
+    for (const entry of entries) {
+      const absolute = join(dir, entry.name);
+      const rel = fromStart === "" ? entry.name : `${fromStart}/${entry.name}`;
+      if (entry.isDirectory) {
+        if (!includeIgnored && IGNORED_DIRECTORIES.has(entry.name)) continue;
+        subdirs.push({ dir: absolute, fromStart: rel });
+      } else if (entry.isFile || (entry.isSymlink && includeSymlinks)) {
+        yield {
+          absolute,
+          relative: root.relative(absolute),
+          fromStart: rel,
+          isSymlink: entry.isSymlink,
+        };
+      }
+    }
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+  }
+}
