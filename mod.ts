@@ -33,6 +33,9 @@
  * @module
  */
 
+// First, before anything loads TypeScript: the CLI's "run with -A" message.
+import "./src/cli/permission_guard.ts";
+
 export {
   type CheckMode,
   type CheckResult,
@@ -86,6 +89,12 @@ export {
   type McpStdioServerConfig,
   parseMcpConfig,
 } from "./src/mcp/config.ts";
+export {
+  type CodeModeMcpServer,
+  type CodeModeServerOptions,
+  createCodeModeServer,
+  RUN_PROGRAM_TOOL,
+} from "./src/mcp/server.ts";
 export { type CliIo } from "./src/cli/cli_io.ts";
 export { main } from "./src/cli/main.ts";
 

@@ -147,20 +147,3 @@ export async function _openSession(
     },
   };
 }
-
-/**
- * Says which command to run when the process lacks the permissions the CLI needs
- * (it starts sandbox processes and reads the tool root); `null` when all is there.
- */
-export function _missingPermissions(): string | null {
-  const needed: Deno.PermissionDescriptor[] = [
-    { name: "run" },
-    { name: "read" },
-    { name: "env" },
-  ];
-  const missing = needed.filter((d) => Deno.permissions.querySync(d).state !== "granted");
-  if (missing.length === 0) return null;
-  return `codemode needs to start sandbox processes and read files, but this process lacks --allow-${
-    missing.map((d) => d.name).join(", --allow-")
-  }.\nRun it with all permissions instead (the sandbox itself has none):\n  deno run -A jsr:@codemode/cli ${"<command>"}\n  deno task codemode <command>      (from a checkout)`;
-}

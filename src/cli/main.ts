@@ -6,7 +6,7 @@
 
 import { _checkCommand } from "./check_command.ts";
 import { _processIo, _UsageError, type CliIo } from "./cli_io.ts";
-import { _missingPermissions } from "./common_flags.ts";
+import { _missingPermissions } from "./permission_guard.ts";
 import { _describeCommand, _toolsCommand } from "./describe_command.ts";
 import { _runCommand } from "./run_command.ts";
 import { _serveCommand } from "./serve_command.ts";
@@ -68,9 +68,9 @@ export async function main(args: string[], io: CliIo = _processIo()): Promise<nu
     );
     return 2;
   }
-  const missing = _missingPermissions();
+  const missing = _missingPermissions(args);
   if (missing !== null) {
-    io.stderr(missing.replaceAll("<command>", args.join(" ")) + "\n");
+    io.stderr(missing + "\n");
     return 2;
   }
   try {
