@@ -165,6 +165,8 @@ export class CodeMode implements AsyncDisposable {
   #running = new Set<Promise<RunResult>>();
 
   /**
+   * Creates a runner for a tool set. No process starts until the first run (or `warmUp()`).
+   *
    * @param options Tools, limits and sandbox settings.
    * @throws {TypeError} When a tool definition is malformed or two tools take the same name.
    * @throws {RangeError} When a limit or `poolSize` is not a positive integer.
@@ -221,7 +223,8 @@ export class CodeMode implements AsyncDisposable {
 
   /** The TypeScript declarations programs are checked against. */
   declarations(): string {
-    return this.#declarations ??= toolDeclarations([...this.#registry.tools]);
+    // The checker's own globals declare `console` in full (src/program/sandbox_globals.ts).
+    return this.#declarations ??= toolDeclarations([...this.#registry.tools], { console: false });
   }
 
   /**
@@ -261,7 +264,9 @@ export class CodeMode implements AsyncDisposable {
     }
     const p = this.#run(source, options);
     this.#running.add(p);
-    p.finally(() => this.#running.delete(p));
+    // Both arms: a derived promise that rejects unhandled would take the host process down.
+    const forget = () => void this.#running.delete(p);
+    p.then(forget, forget);
     return p;
   }
 
@@ -271,6 +276,8 @@ export class CodeMode implements AsyncDisposable {
       ? _resolveLimits({ ...this.#limits, ...options.limits })
       : this.#limits;
     const registry = this.#registry;
+    // Checked before a sandbox is taken: a bad mode must not strand a started process.
+    const check = _checkMode(options.check ?? this.#check);
     const pool = this.#pool(limits.memoryMb);
     // Start fetching a sandbox while the program compiles.
     const taking = pool.take(options.signal);
@@ -278,7 +285,7 @@ export class CodeMode implements AsyncDisposable {
     const outcome = await this.#compiler.compile(source, {
       declarations: this.declarations(),
       toolNames: registry.programNames,
-      check: _checkMode(options.check ?? this.#check),
+      check,
       maxProgramBytes: limits.maxProgramBytes,
     });
     if (!outcome.ok) {

@@ -49,6 +49,9 @@ export function _errorFromWire(
   } else if (e.kind === "import") {
     kind = "import";
     text = message;
+  } else if (e.kind === "limit") {
+    kind = "limit";
+    text = message;
   } else if (MEMORY_MESSAGE.test(message)) {
     kind = "memory";
     text = `${e.name}: ${message}: the program ran out of memory; process data in smaller pieces`;

@@ -40,14 +40,42 @@ export interface _SessionOptions {
 /** Output the host keeps beyond the limit before it calls the program a flood and stops it. */
 const FLOOD_CHARS = 4_000_000;
 
-function hasProtoKey(value: unknown, depth = 0): boolean {
-  if (depth > 64 || typeof value !== "object" || value === null) return false;
-  if (Array.isArray(value)) return value.some((v) => hasProtoKey(v, depth + 1));
-  for (const key of Object.keys(value)) {
-    if (key === "__proto__") return true;
-    if (hasProtoKey((value as Record<string, unknown>)[key], depth + 1)) return true;
+/**
+ * The first key path that could pollute a prototype in a handler that deep-merges its input:
+ * `__proto__` anywhere, or `constructor` holding `prototype`. Walks without recursion and without
+ * a depth cut-off, so nesting cannot hide a key (parsed JSON has no cycles).
+ */
+function pollutingKey(value: unknown): string | undefined {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== "object" || v === null) continue;
+    if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[key];
+      if (key === "__proto__") return "__proto__";
+      if (
+        key === "constructor" && typeof child === "object" && child !== null &&
+        Object.hasOwn(child, "prototype")
+      ) {
+        return "constructor.prototype";
+      }
+      stack.push(child);
+    }
   }
-  return false;
+  return undefined;
+}
+
+/** What a handler threw, as text; never throws itself (a thrown value may defeat `String`). */
+function thrownText(err: unknown): string {
+  try {
+    return String(err instanceof Error ? err.message : err) || "failed without a message";
+  } catch {
+    return "failed with an error that cannot be shown as text";
+  }
 }
 
 function similar(name: string, names: readonly string[]): string[] {
@@ -135,7 +163,8 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       ok: false,
     };
     trace.push(entry);
-    const helper = o.helpers[name];
+    // Own keys only: a forged name such as "constructor" must not reach Object.prototype.
+    const helper = Object.hasOwn(o.helpers, name) ? o.helpers[name] : undefined;
     const tool = registry.byProgramName.get(name);
     const callAbort = new AbortController();
     const unlink = () => runAbort.signal.removeEventListener("abort", abortCall);
@@ -165,7 +194,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
         json = JSON.stringify(value === undefined ? null : value);
       } catch (err) {
         throw new Error(
-          `returned a value that cannot be sent to the program (${(err as Error).message})`,
+          `returned a value that cannot be sent to the program (${thrownText(err)})`,
         );
       }
       if (json === undefined) {
@@ -181,8 +210,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       toolResultBytes += json.length;
       reply(`{"t":"res","id":${id},"ok":true,"v":${json}}`);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      replyError(id, message || "failed without a message");
+      replyError(id, thrownText(err));
     } finally {
       clearTimeout(timer);
       unlink();
@@ -207,7 +235,8 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       return;
     }
     const name = m.tool;
-    if (!registry.byProgramName.has(name) && !(name in o.helpers)) {
+    const isHelper = Object.hasOwn(o.helpers, name);
+    if (!registry.byProgramName.has(name) && !isHelper) {
       const close = similar(name, programNames);
       replyError(
         id,
@@ -230,11 +259,12 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       replyError(id, "arguments were not valid JSON");
       return;
     }
-    if (hasProtoKey(input)) {
-      replyError(id, `arguments may not contain the key "__proto__"`);
+    const polluting = pollutingKey(input);
+    if (polluting !== undefined) {
+      replyError(id, `arguments may not contain the key "${polluting}"; rename that field`);
       return;
     }
-    if (!(name in o.helpers)) {
+    if (!isHelper) {
       const complaint = registry.validate(name, input);
       if (complaint !== null) {
         replyError(id, `invalid input: ${complaint}`);
@@ -286,9 +316,10 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     },
     exit(status, stderr) {
       if (!finished) {
-        const oom = /out of memory|OOM|allocation failed/i.test(stderr) ||
-          status.signal === "SIGABRT" || status.signal === "SIGTRAP" || status.code === 133 ||
-          status.code === 134;
+        // Under the OS data limit V8 may also die of a failed allocation with SIGSEGV.
+        const oom = /out of memory|OOM|allocation fail|Last few GCs/i.test(stderr) ||
+          status.signal === "SIGABRT" || status.signal === "SIGTRAP" ||
+          status.signal === "SIGSEGV" || status.code === 133 || status.code === 134;
         finish(
           oom
             ? {
@@ -300,7 +331,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
               kind: "runtime",
               message: `the sandbox process ended unexpectedly (exit code ${status.code}${
                 status.signal ? `, ${status.signal}` : ""
-              }) — the program may have called Deno.exit() or closed its channel. ${
+              }) — the program may have called Deno.exit() or Deno.kill(), or closed its channel. ${
                 _cleanText(stderr.trim().split("\n").slice(-3).join(" "), 300)
               }`.trim(),
             },

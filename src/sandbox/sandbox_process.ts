@@ -65,7 +65,7 @@ export function _sandboxCommand(options: _SandboxSpawnOptions): { cmd: string; a
 }
 
 /** Removes every frame in `data`, handing each to `onFrame`; returns the bytes not yet framed. */
-class _FrameReader {
+export class _FrameReader {
   #token: Uint8Array;
   #chunks: Uint8Array[] = [];
   #total = 0;

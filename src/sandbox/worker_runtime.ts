@@ -29,6 +29,7 @@ export function _workerRuntime(): void {
   let cut = 0;
   let ended = false;
   let idle: (() => void) | null = null;
+  const timeouts = new Set<unknown>();
   const PROGRAM = "<program>";
   let programUrl = "";
 
@@ -49,6 +50,14 @@ export function _workerRuntime(): void {
       this.name = "ImportError";
     }
   }
+  class LimitError extends Error {
+    constructor(message: string) {
+      super(message);
+      this.name = "LimitError";
+    }
+  }
+  // Characters printed past the output limit after which the program counts as a flood and ends.
+  const FLOOD_CHARS = 4_000_000;
 
   // ---- output ----
   function format(values: unknown[]): string {
@@ -69,6 +78,14 @@ export function _workerRuntime(): void {
     const room = maxOutput - outChars;
     if (room <= 0) {
       cut += line.length;
+      if (cut > FLOOD_CHARS) {
+        end(
+          false,
+          new LimitError(
+            `the program kept printing after its output reached the ${maxOutput}-character limit and was stopped; print less — counts, summaries or the first few items`,
+          ),
+        );
+      }
       return;
     }
     const kept = line.length <= room ? line : line.slice(0, room);
@@ -273,6 +290,9 @@ export function _workerRuntime(): void {
     if (err instanceof ImportError) {
       return { name: err.name, message: err.message, stack: clean(err.stack), kind: "import" };
     }
+    if (err instanceof LimitError) {
+      return { name: err.name, message: err.message, kind: "limit" };
+    }
     if (err instanceof Error) {
       let stack: string | undefined;
       let message: string;
@@ -334,11 +354,13 @@ export function _workerRuntime(): void {
     scope.searchTools = (query: unknown, options?: unknown) =>
       callTool("searchTools", { query, ...(typeof options === "object" ? options : {}) });
     scope.__codemode_import__ = (s: unknown) => dynamicImport(s, tools);
-    const refuse = (what: string) => () => {
-      throw new Error(
-        `${what} is not available in codemode programs: the sandbox has no files, network, environment or processes; use the tools instead`,
-      );
-    };
+    // A plain function, not an arrow, so `new Worker(...)` gets this message too.
+    const refuse = (what: string) =>
+      function () {
+        throw new Error(
+          `${what} is not available in codemode programs: the sandbox has no files, network, environment or processes; use the tools instead`,
+        );
+      };
     scope.Worker = refuse("Worker");
     const stop = (what: string) => () => {
       end(
@@ -365,12 +387,40 @@ export function _workerRuntime(): void {
     } catch {
       // Not configurable on this Deno: the host's frame token still keeps the channel safe.
     }
+    // Track pending timeouts so the run waits for them (intervals would never end; not tracked).
+    const realSetTimeout = globalThis.setTimeout;
+    const realClearTimeout = globalThis.clearTimeout;
+    const settled = (id: unknown) => {
+      timeouts.delete(id);
+      if (pending.size === 0 && timeouts.size === 0 && idle) idle();
+    };
+    scope.setTimeout = (fn: unknown, ms?: number, ...args: unknown[]) => {
+      const id: unknown = realSetTimeout(() => {
+        try {
+          if (typeof fn === "function") fn(...args);
+        } finally {
+          settled(id);
+        }
+      }, ms);
+      timeouts.add(id);
+      return id;
+    };
+    scope.clearTimeout = (id: unknown) => {
+      realClearTimeout(id as number);
+      settled(id);
+    };
     programUrl = blob(js);
     try {
       await import(programUrl);
-      // Let calls the program started but never awaited finish, then let their callbacks print.
-      if (pending.size > 0) await new Promise<void>((r) => (idle = r));
+      // Let calls the program started but never awaited finish, then let their callbacks print;
+      // a callback may start another call (`call().then((x) => call2(x)).then(print)`), so
+      // repeat until a macrotask passes with nothing pending.
+      // Timeouts the program set but did not await run too, as they would in any script.
       await macrotask();
+      while (pending.size > 0 || timeouts.size > 0) {
+        await new Promise<void>((r) => (idle = r));
+        await macrotask();
+      }
       end(true);
     } catch (err) {
       end(false, err);
