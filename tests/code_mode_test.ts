@@ -639,3 +639,29 @@ Deno.test("a fire-and-forget tool call's .then(print) still prints before the ru
   assert.equal(okOutput(result), "last line\n3\nchained 14\n");
   assert.equal(result.calls, 3);
 });
+
+Deno.test("run() waits for timeouts the program set, as a script would; cleared ones and intervals do not hold it", async () => {
+  await using cm = new CodeMode({ tools: [addTool()] });
+  const cases: [string, string][] = [
+    [`setTimeout(() => print("later"), 20); print("now");`, "now\nlater\n"],
+    [
+      `const t = setTimeout(() => print("never"), 20); clearTimeout(t); print("cleared");`,
+      "cleared\n",
+    ],
+    [`setTimeout(async () => print(await add({ a: 1, b: 2 })), 5);`, "3\n"],
+    [
+      `setInterval(() => {}, 10_000); print("interval does not hold the run");`,
+      "interval does not hold the run\n",
+    ],
+  ];
+  for (const [program, expected] of cases) {
+    assert.equal(okOutput(await cm.run(program)), expected, program);
+  }
+  const thrown = await cm.run(
+    `print("before"); setTimeout(() => { throw new Error("in a timer"); }, 5);`,
+  );
+  assert.equal(thrown.ok, false);
+  assert.equal(thrown.output, "before\n");
+  assert.equal(thrown.error?.kind, "runtime");
+  assert.match(thrown.error!.message, /in a timer/);
+});
