@@ -297,3 +297,48 @@ Deno.test("a sandbox child exits when its stdin closes even while its program sp
   assert.equal(status.success, true, JSON.stringify(status));
   assert.equal(status.signal, null, "it ended itself; the hang-breaker did not kill it");
 });
+
+Deno.test("below the compiler, a real import() in the sandbox still reaches nothing: permissions refuse it", async () => {
+  // The compiler rewrites every import() and the runtime removes Deno's internals, so a program
+  // cannot get here; raw JavaScript handed to the sandbox tests the layer beneath them.
+  const { _runSession } = await import("../src/run/run_session.ts");
+  const { _ToolRegistry } = await import("../src/tools/registry.ts");
+  const { _resolveLimits } = await import("../src/limits.ts");
+  let connections = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    connections++;
+    return new Response("export default 1;", { headers: { "content-type": "text/javascript" } });
+  });
+  const local = `http://127.0.0.1:${server.addr.port}/x.js`;
+  const pool = new _SandboxPool({ denoPath: Deno.execPath(), memoryMb: 128 }, 1);
+  const cases: [string, RegExp][] = [
+    [local, /net access|import access|Requires/],
+    ["file:///etc/passwd", /read access/],
+    ["npm:lodash", /--no-npm/],
+    ["https://esm.sh/lodash", /import access to esm.sh|--no-remote/],
+    ["node:child_process", /^(?!.*imported)/],
+  ];
+  try {
+    for (const [specifier, expected] of cases) {
+      const js = `print("before");\nconst m = await import(${JSON.stringify(specifier)});\n` +
+        (specifier.startsWith("node:")
+          ? `m.spawnSync("true");\nprint("imported");`
+          : `print("imported");`);
+      const result = await _runSession({
+        sandbox: await pool.take(),
+        program: { js, imports: [], mapPosition: (line, column) => ({ line, column }) },
+        registry: new _ToolRegistry([]),
+        limits: _resolveLimits({ timeoutMs: 10_000 }),
+        helpers: {},
+        startedAt: performance.now(),
+      });
+      assert.equal(result.ok, false, `${specifier}: ${result.output}`);
+      assert.equal(result.output, "before\n", specifier);
+      assert.match(result.error!.message, expected, `${specifier}: ${result.error!.message}`);
+    }
+    assert.equal(connections, 0, "the local listener was reached");
+  } finally {
+    await pool.close();
+    await server.shutdown();
+  }
+});

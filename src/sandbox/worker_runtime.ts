@@ -362,6 +362,16 @@ export function _workerRuntime(): void {
         );
       };
     scope.Worker = refuse("Worker");
+    // Deno's internals (`Deno[Deno.internal].core`) would give the program raw ops: `evalContext`
+    // past the eval ban, reads of stdin, writes to stdout. Everything the runtime needs from them
+    // was taken above.
+    try {
+      const internal = (Deno as unknown as { internal: symbol }).internal;
+      delete (Deno as unknown as Record<symbol, unknown>)[internal];
+      Object.defineProperty(Deno, "internal", { value: undefined });
+    } catch {
+      // Not configurable on this Deno: permissions and the frame token still hold.
+    }
     const stop = (what: string) => () => {
       end(
         false,
