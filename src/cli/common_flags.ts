@@ -84,7 +84,15 @@ export interface _Session extends AsyncDisposable {
   codeMode: CodeMode;
   mcp: McpServers | null;
   root: string;
+  /**
+   * Starts again, in the background, MCP servers that failed or died — at most once per
+   * `RETRY_MS` — so a long-lived `serve` recovers them for the next run.
+   */
+  retryFailedServers(log?: (message: string) => void): void;
 }
+
+/** How often `serve` tries again to start MCP servers that failed. */
+const RETRY_MS = 30_000;
 
 /** Builds the tools and the CodeMode the flags describe. */
 export async function _openSession(
@@ -137,10 +145,23 @@ export async function _openSession(
     },
   });
   mcp?.onToolsChanged(() => codeMode.setTools(tools()));
+  let lastRetry = performance.now();
+  let retrying = false;
   return {
     codeMode,
     mcp,
     root,
+    retryFailedServers(log) {
+      if (!mcp || retrying || performance.now() - lastRetry < RETRY_MS) return;
+      const down = mcp.status().filter((s) => s.state === "failed" || s.state === "disconnected");
+      if (down.length === 0) return;
+      lastRetry = performance.now();
+      retrying = true;
+      log?.(`starting again: ${down.map((s) => s.name).join(", ")}`);
+      mcp.reconnect().catch((err) => log?.(`restart failed: ${String(err)}`)).finally(() => {
+        retrying = false;
+      });
+    },
     async [Symbol.asyncDispose]() {
       await codeMode.close();
       await mcp?.close();

@@ -80,6 +80,7 @@ export async function _serveCommand(args: string[], io: CliIo): Promise<number> 
       createCodeModeServer(codeMode, {
         watchTools: (changed) => mcp?.onToolsChanged(() => changed()) ?? (() => {}),
         log,
+        beforeRun: () => session.retryFailedServers(log),
       });
     const toolCount = codeMode.tools.length;
     if (port !== undefined) {

@@ -75,6 +75,12 @@ export interface CodeModeServerOptions {
    * @default {undefined}
    */
   log?: (message: string) => void;
+  /**
+   * Called as each `run_program` request arrives, before the program runs (e.g. to restart MCP
+   * servers that failed, so the next run can reach them).
+   * @default {undefined}
+   */
+  beforeRun?: () => void;
 }
 
 // Each shape names every field of its type (`satisfies`), so a field added to the types fails
@@ -227,6 +233,7 @@ export function createCodeModeServer(
         params: { progressToken: token, progress: done, message: _progressMessage(call) },
       }).catch((err: unknown) => log(`progress notification failed: ${String(err)}`));
     };
+    options.beforeRun?.();
     const result = await codeMode.run(program, { signal: extra.signal, onToolCall });
     log(
       `run_program: ${result.ok ? "ok" : `${result.error?.kind} error`}, ${result.calls} tool ` +
