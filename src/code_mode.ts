@@ -340,12 +340,19 @@ export class CodeMode implements AsyncDisposable {
   }
 
   /**
-   * Starts the sandbox pool now rather than at the first run.
+   * Starts the sandbox pool and warms the compiler (TypeScript library, import policy) now
+   * rather than at the first run.
    *
-   * @returns Nothing; processes start in the background.
+   * @returns Nothing; the work goes on in the background.
    */
   warmUp(): void {
-    if (!this.#closed) this.#pool(this.#limits.memoryMb).warm();
+    if (this.#closed) return;
+    this.#pool(this.#limits.memoryMb).warm();
+    this.#compiler.warm({
+      declarations: this.declarations(),
+      toolNames: this.#registry.programNames,
+    })
+      .catch(() => {});
   }
 
   /** Process ids of the sandbox processes alive now (for monitoring and tests). */

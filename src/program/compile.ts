@@ -211,7 +211,6 @@ export class ProgramCompiler {
         };
       }
     }
-    const graph = await _loadGraph();
     let transpiled: _Transpiled;
     let lineOffset: number;
     try {
@@ -256,8 +255,9 @@ export class ProgramCompiler {
       }]);
     }
 
+    // @deno/graph (a wasm module, ~150 ms to load) is loaded the first time a program has imports.
     const findings = MAYBE_STATIC_IMPORT.test(transpiled.js)
-      ? _checkImports(graph, transpiled, toolNames)
+      ? _checkImports(await _loadGraph(), transpiled, toolNames)
       : [];
     if (findings.length > 0) {
       return _failure(
@@ -315,6 +315,7 @@ export class ProgramCompiler {
    * ```
    */
   async warm(options: Pick<CompileOptions, "declarations" | "toolNames"> = {}): Promise<void> {
+    await _loadGraph();
     await this.compile("export {};", { ...options, check: "warn" });
   }
 

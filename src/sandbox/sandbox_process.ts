@@ -151,6 +151,7 @@ export class _SandboxProcess {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #listener: _SandboxListener | null = null;
   #early: _ChildMessage[] = [];
+  #outbox: Uint8Array[] = [];
   #stderr = "";
   #killed = false;
   #status: Deno.CommandStatus | null = null;
@@ -245,7 +246,19 @@ export class _SandboxProcess {
   /** Sends a message (or pre-serialised JSON) to the child; a dead child ignores it. */
   send(message: _HostMessage | string): void {
     if (this.#killed || this.#status) return;
-    this.#writer.write(_encodeHostFrame(message)).catch(() => {});
+    // Frames sent in one tick (replies to parallel calls) go out in one write: each write wakes
+    // the child, which costs far more than the copy.
+    this.#outbox.push(_encodeHostFrame(message));
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    const frames = this.#outbox;
+    this.#outbox = [];
+    if (this.#killed || this.#status || frames.length === 0) return;
+    let size = 0;
+    for (const f of frames) size += f.length;
+    this.#writer.write(frames.length === 1 ? frames[0] : concat(frames, size)).catch(() => {});
   }
 
   /** Ends the process at once (SIGKILL). Safe to call more than once. */

@@ -17,6 +17,28 @@ export function _workerRuntime(): void {
     addEventListener(type: string, f: (e: Event) => void): void;
   };
   const post = scope.postMessage.bind(scope);
+  // Deno defines many globals lazily: the first read of `setTimeout` costs milliseconds. Read them
+  // now, while the process waits in the pool, not during a run.
+  const realSetTimeout = globalThis.setTimeout;
+  const realClearTimeout = globalThis.clearTimeout;
+  for (
+    const name of [
+      "setInterval",
+      "clearInterval",
+      "queueMicrotask",
+      "structuredClone",
+      "URL",
+      "URLSearchParams",
+      "TextEncoder",
+      "TextDecoder",
+      "atob",
+      "btoa",
+      "crypto",
+      "performance",
+      "AbortController",
+      "Blob",
+    ]
+  ) void scope[name];
   const inspect = Deno.inspect;
   const stringify = JSON.stringify;
   const pending = new Map<
@@ -398,8 +420,6 @@ export function _workerRuntime(): void {
       // Not configurable on this Deno: the host's frame token still keeps the channel safe.
     }
     // Track pending timeouts so the run waits for them (intervals would never end; not tracked).
-    const realSetTimeout = globalThis.setTimeout;
-    const realClearTimeout = globalThis.clearTimeout;
     const settled = (id: unknown) => {
       timeouts.delete(id);
       if (pending.size === 0 && timeouts.size === 0 && idle) idle();
