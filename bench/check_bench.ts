@@ -61,13 +61,16 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function measure(
+/** The 50-line benchmark program (`variant` makes each source text distinct). */
+export const fiftyLineProgram: (variant: number) => string = program;
+
+/** Compile times in ms of `runs` compiles of `source(i)` against 100 tools, after 5 warm-ups. */
+export async function compileTimes(
   compiler: ProgramCompiler,
-  label: string,
   source: (i: number) => string,
   check: "error" | "off",
   runs: number,
-): Promise<void> {
+): Promise<number[]> {
   const options = {
     declarations: declarations(),
     toolNames: Array.from({ length: TOOLS }, (_, i) => `tool_${i}`),
@@ -79,15 +82,55 @@ async function measure(
     const started = performance.now();
     const outcome = await compiler.compile(source(i), options);
     times.push(performance.now() - started);
-    if (!outcome.ok) throw new Error(`${label}: ${outcome.error.message}`);
+    if (!outcome.ok) throw new Error(`compile failed: ${outcome.error.message}`);
   }
+  return times;
+}
+
+/** One first check in a fresh process, as reported by that process (ms). */
+export interface ColdCheck {
+  /** Time from process start until the compiler modules were loaded. */
+  loaded: number;
+  /** The first compile with the type-check on. */
+  firstCheck: number;
+  /** Time from process start until the first check was done. */
+  sinceStart: number;
+  /** Wall time of the whole process, seen from outside. */
+  wall: number;
+}
+
+/** Runs the first-check measurement in `runs` fresh processes. */
+export async function coldChecks(runs: number): Promise<ColdCheck[]> {
+  const colds: ColdCheck[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(import.meta.url).pathname, "--cold"],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const wall = performance.now() - started;
+    if (!out.success) throw new Error("cold run failed");
+    colds.push({ ...JSON.parse(new TextDecoder().decode(out.stdout)), wall });
+  }
+  return colds;
+}
+
+async function measure(
+  compiler: ProgramCompiler,
+  label: string,
+  source: (i: number) => string,
+  check: "error" | "off",
+  runs: number,
+): Promise<void> {
+  const times = await compileTimes(compiler, source, check, runs);
   console.log(
     `${label.padEnd(44)} median ${median(times).toFixed(2).padStart(7)} ms   ` +
       `min ${Math.min(...times).toFixed(2).padStart(7)} ms   (${runs} runs)`,
   );
 }
 
-if (Deno.args[0] === "--cold") {
+if (import.meta.main && Deno.args[0] === "--cold") {
   // Runs in a fresh process: module load + first compile with the check on.
   const loaded = performance.now();
   const compiler = new ProgramCompiler();
@@ -99,20 +142,9 @@ if (Deno.args[0] === "--cold") {
   const done = performance.now();
   if (!outcome.ok) throw new Error(outcome.error.message);
   console.log(JSON.stringify({ loaded, firstCheck: done - started, sinceStart: done }));
-} else {
+} else if (import.meta.main) {
   console.log(`program front end — ${TOOLS} tools, 50-line program, deno ${Deno.version.deno}`);
-  const colds: { loaded: number; firstCheck: number; sinceStart: number; wall: number }[] = [];
-  for (let i = 0; i < 3; i++) {
-    const started = performance.now();
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL(import.meta.url).pathname, "--cold"],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    const wall = performance.now() - started;
-    if (!out.success) throw new Error("cold run failed");
-    colds.push({ ...JSON.parse(new TextDecoder().decode(out.stdout)), wall });
-  }
+  const colds = await coldChecks(3);
   const cold = (key: keyof (typeof colds)[0]) => median(colds.map((c) => c[key])).toFixed(0);
   console.log(
     `fresh process (median of 3): modules loaded at ${cold("loaded")} ms, first compile+check ` +

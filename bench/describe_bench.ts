@@ -5,6 +5,8 @@
  *
  * Run: deno run -A bench/describe_bench.ts [--mcp]
  *
+ * `bench/main.ts` imports {@linkcode descriptionSizes} from here.
+ *
  * @module
  */
 
@@ -22,44 +24,77 @@ const row = (label: string, text: string, ms?: number) =>
     } tokens${ms === undefined ? "" : `  (${ms.toFixed(1)} ms)`}`,
   );
 
-const base = describeTools([], {}).description;
-row("base text (how-to, helpers, 8 patterns)", base.slice(0, base.indexOf("\n\n## Tools")));
-row("description, 0 tools, patterns: false", describeTools([], { patterns: false }).description);
-for (const n of [0, 10, 100, 1_000]) {
-  const tools = syntheticTools(n).map((s) => s.tool);
-  const t0 = performance.now();
-  const { description } = describeTools(tools);
-  row(`description, ${n} tools`, description, performance.now() - t0);
+/** Size of one description. */
+export interface DescriptionSize {
+  /** Number of synthetic tools described. */
+  tools: number;
+  /** UTF-8 bytes of the description text. */
+  bytes: number;
+  /** Approximate tokens (bytes / 4). */
+  tokens: number;
+  /** Time `describeTools` took, in ms. */
+  ms: number;
 }
-const thousand = syntheticTools(1_000);
-const tools = thousand.map((s) => s.tool);
-row("type-checker d.ts, 1,000 tools", toolDeclarations(tools));
-row(
-  "description, 1,000 tools, threshold 1,000",
-  describeTools(tools, { threshold: 1_000 }).description,
-);
 
-// Search: first query builds the index; then all 1,000 purpose queries.
-const fresh = [...tools];
-let t0 = performance.now();
-searchTools(fresh, "merge pull request");
-const build = performance.now() - t0;
-t0 = performance.now();
-let top1 = 0;
-let top5 = 0;
-for (const { tool, query } of thousand) {
-  const names = searchTools(fresh, query, { detail: "name", limit: 5 }).map((m) => m.name);
-  if (names[0] === tool.name) top1++;
-  if (names.includes(tool.name)) top5++;
+/**
+ * Describes `counts` synthetic tool sets and returns the size of each description. `threshold`
+ * is `describeTools`' (above it, namespaces and `searchTools` replace the declarations).
+ */
+export function descriptionSizes(
+  counts: readonly number[],
+  options: { threshold?: number } = {},
+): DescriptionSize[] {
+  return counts.map((n) => {
+    const tools = syntheticTools(n).map((s) => s.tool);
+    const t0 = performance.now();
+    const { description } = describeTools(tools, options);
+    const ms = performance.now() - t0;
+    return { tools: n, bytes: bytes(description), tokens: Math.round(bytes(description) / 4), ms };
+  });
 }
-const perQuery = (performance.now() - t0) / thousand.length;
-console.log(
-  `searchTools on 1,000 tools: index ${build.toFixed(1)} ms, ${perQuery.toFixed(2)} ms/query, ` +
-    `top-1 ${top1 / 10}%, top-5 ${top5 / 10}% of 1,000 purpose queries`,
-);
 
-if (Deno.args.includes("--mcp")) {
-  const { asTools, listServerTools } = await import("../tests/_fixtures/mcp_servers.ts");
-  const real: Tool[] = asTools(await listServerTools());
-  row(`description, real MCP servers (${real.length} tools)`, describeTools(real).description);
+if (import.meta.main) await main();
+
+async function main(): Promise<void> {
+  const base = describeTools([], {}).description;
+  row("base text (how-to, helpers, 8 patterns)", base.slice(0, base.indexOf("\n\n## Tools")));
+  row("description, 0 tools, patterns: false", describeTools([], { patterns: false }).description);
+  for (const n of [0, 10, 100, 1_000]) {
+    const tools = syntheticTools(n).map((s) => s.tool);
+    const t0 = performance.now();
+    const { description } = describeTools(tools);
+    row(`description, ${n} tools`, description, performance.now() - t0);
+  }
+  const thousand = syntheticTools(1_000);
+  const tools = thousand.map((s) => s.tool);
+  row("type-checker d.ts, 1,000 tools", toolDeclarations(tools));
+  row(
+    "description, 1,000 tools, threshold 1,000",
+    describeTools(tools, { threshold: 1_000 }).description,
+  );
+
+  // Search: first query builds the index; then all 1,000 purpose queries.
+  const fresh = [...tools];
+  let t0 = performance.now();
+  searchTools(fresh, "merge pull request");
+  const build = performance.now() - t0;
+  t0 = performance.now();
+  let top1 = 0;
+  let top5 = 0;
+  for (const { tool, query } of thousand) {
+    const names = searchTools(fresh, query, { detail: "name", limit: 5 }).map((m) => m.name);
+    if (names[0] === tool.name) top1++;
+    if (names.includes(tool.name)) top5++;
+  }
+  const perQuery = (performance.now() - t0) / thousand.length;
+  console.log(
+    `searchTools on 1,000 tools: index ${build.toFixed(1)} ms, ${perQuery.toFixed(2)} ms/query, ` +
+      `top-1 ${top1 / 10}%, top-5 ${top5 / 10}% of 1,000 purpose queries`,
+  );
+
+  if (Deno.args.includes("--mcp")) {
+    const { asTools, listServerTools } = await import("../tests/_fixtures/mcp_servers.ts");
+    const real: Tool[] = asTools(await listServerTools());
+    row(`description, real MCP servers (${real.length} tools)`, describeTools(real).description);
+  }
 }
