@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { CodeMode, type RunResult, type Tool, type ToolContext } from "../mod.ts";
+import { CodeMode, type Tool, type ToolContext } from "../mod.ts";
+import { okOutput, processAlive as alive } from "./_fixtures/sandbox_watch.ts";
 
 /** A tool with a loose object schema unless one is given. */
 function tool(
@@ -34,25 +35,6 @@ const echo = tool("echo", (input: unknown) => input);
 const boom = tool("boom", () => {
   throw new Error("disk on fire");
 });
-
-function okOutput(result: RunResult): string {
-  assert.equal(
-    result.ok,
-    true,
-    `expected success, got ${JSON.stringify(result.error)}\noutput: ${result.output}`,
-  );
-  return result.output;
-}
-
-/** True while a process with this id exists (zombies included). */
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("run() calls tools sequentially, in parallel with Promise.all, and with top-level await", async () => {
   const seen: { a: number; b: number }[] = [];

@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { CodeMode, type RunResult, type Tool } from "../mod.ts";
+import { okOutput } from "./_fixtures/sandbox_watch.ts";
 
 /**
  * The `step({ i })` tool: each call waits until the test resolves or rejects it. Records which
@@ -76,15 +77,6 @@ class Gate {
     this.log.push(`fail ${i}`);
     this.#calls.get(i)!.reject(new Error(message));
   }
-}
-
-function okOutput(result: RunResult): string {
-  assert.equal(
-    result.ok,
-    true,
-    `expected success, got ${JSON.stringify(result.error)}\noutput: ${result.output}`,
-  );
-  return result.output;
 }
 
 /** Wraps each task so the program itself counts how many run at once. */

@@ -12,6 +12,7 @@ import {
   _TOKEN_BYTES,
 } from "../src/sandbox/protocol.ts";
 import { _FrameReader, _sandboxCommand } from "../src/sandbox/sandbox_process.ts";
+import { processAlive as alive } from "./_fixtures/sandbox_watch.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -35,16 +36,6 @@ function join(...parts: (Uint8Array | string)[]): Uint8Array {
     at += b.length;
   }
   return out;
-}
-
-/** True while a process with this id exists (zombies included). */
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const TOKEN = crypto.getRandomValues(new Uint8Array(_TOKEN_BYTES));

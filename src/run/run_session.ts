@@ -9,6 +9,7 @@ import type { Limits } from "../limits.ts";
 import type { _ChildMessage } from "../sandbox/protocol.ts";
 import type { _SandboxProcess } from "../sandbox/sandbox_process.ts";
 import { _stubsFor } from "../sandbox/stubs.ts";
+import { _closeNames } from "../program/similar_names.ts";
 import type { _ToolRegistry } from "../tools/registry.ts";
 import type { Diagnostic, RunError, RunResult, ToolCallTrace } from "../types.ts";
 import { _cleanText, _errorFromWire } from "./run_errors.ts";
@@ -76,15 +77,6 @@ function thrownText(err: unknown): string {
   } catch {
     return "failed with an error that cannot be shown as text";
   }
-}
-
-function similar(name: string, names: readonly string[]): string[] {
-  const lower = name.toLowerCase();
-  return names.filter((n) => {
-    const l = n.toLowerCase();
-    return l.includes(lower) || lower.includes(l) ||
-      l.split(/[._]/).some((part) => part.length > 2 && lower.includes(part));
-  }).slice(0, 5);
 }
 
 /** Runs one program in `sandbox` and resolves when the run is over and the process is gone. */
@@ -237,7 +229,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     const name = m.tool;
     const isHelper = Object.hasOwn(o.helpers, name);
     if (!registry.byProgramName.has(name) && !isHelper) {
-      const close = similar(name, programNames);
+      const close = _closeNames(name, programNames, 5);
       replyError(
         id,
         `there is no tool "${name}"${close.length ? `; did you mean ${close.join(", ")}?` : ""}`,

@@ -192,3 +192,13 @@ export async function runWatched(
   });
   return { result, pids: [...pids] };
 }
+
+/** Asserts a run succeeded (showing its error otherwise) and returns its output. */
+export function okOutput(result: RunResult): string {
+  assert.equal(
+    result.ok,
+    true,
+    `expected success, got ${JSON.stringify(result.error)}\noutput: ${result.output}`,
+  );
+  return result.output;
+}
