@@ -387,21 +387,17 @@ new W("data:text/javascript,1", { type: "module", deno: { permissions: { read: t
     {
       name: "Deno.kill of its own process with SIGKILL",
       program: `print("before");\nDeno.kill(Deno.pid, "SIGKILL");\nawait new Promise(() => {});`,
-      expect: {
-        kind: "runtime",
-        messageIncludes: /ended unexpectedly.*SIGKILL.*Deno\.kill/,
-        outputIncludes: "before",
-      },
+      expect: { kind: "runtime", messageIncludes: "called Deno.kill()", outputIncludes: "before" },
     },
     {
       name: "Deno.kill of its own process with SIGTERM",
       program: `print("before");\nDeno.kill(Deno.pid, "SIGTERM");\nawait new Promise(() => {});`,
-      expect: { kind: "runtime", messageIncludes: "ended unexpectedly", outputIncludes: "before" },
+      expect: { kind: "runtime", messageIncludes: "called Deno.kill()", outputIncludes: "before" },
     },
     {
       name: "Deno.kill of another process",
       program: `print("before");\nDeno.kill(Deno.ppid, "SIGKILL");`,
-      expect: { kind: "runtime", messageIncludes: "run access", outputIncludes: "before" },
+      expect: { kind: "runtime", messageIncludes: "called Deno.kill()", outputIncludes: "before" },
     },
     {
       name: "a SIGTERM listener does not keep the sandbox alive",
@@ -482,20 +478,25 @@ try { await echo({ real: true }); } catch (e) { print((e as Error).message); }`,
     },
     {
       name: "forged calls to Object.prototype names run nothing on the host",
+      // Forged ids far from the runtime's own; the program reads the host's replies itself.
       program: `const names = ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"];
-names.forEach((tool, i) => postMessage({ t: "call", id: i + 1, tool, a: '{"x":1}' }));
-for (const _ of names) {
-  try {
-    print("answered", await echo({}));
-  } catch (e) {
-    print((e as Error).message);
+const replies: string[] = [];
+self.addEventListener("message", (e) => {
+  const d = (e as MessageEvent).data;
+  for (const r of d?.t === "resv" ? d.r : [d]) {
+    if (r?.t === "res" && r.id >= 1_000_000) replies.push(r.ok ? "answered" : r.e);
   }
-}`,
+});
+names.forEach((tool, i) => postMessage({ t: "call", id: 1_000_000 + i, tool, a: '{"x":1}' }));
+print("echo still works:", await echo({ x: 2 }));
+while (replies.length < names.length) await new Promise((r) => setTimeout(r, 5));
+print(replies.sort().join("\\n"));`,
       expect: {
         kind: "ok",
-        outputIncludes: 'there is no tool "constructor"\necho: there is no tool "toString"',
+        outputIncludes: 'there is no tool "constructor"\nthere is no tool "hasOwnProperty"',
         outputExcludes: "answered",
       },
+      toolCalls: { echo: 1 },
     },
     {
       name: "__proto__ in arguments is refused",

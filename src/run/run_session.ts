@@ -144,6 +144,30 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     }
   };
 
+  // Tool timeouts: one sweep timer for all calls in flight rather than a timer per call.
+  const inflight = new Map<number, { deadline: number; fail(err: Error): void }>();
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+  const sweepEvery = Math.max(10, Math.min(250, Math.floor(limits.toolTimeoutMs / 4)));
+  const sweep = () => {
+    const now = performance.now();
+    for (const call of inflight.values()) {
+      if (now >= call.deadline) {
+        call.fail(
+          new Error(
+            `timed out after ${limits.toolTimeoutMs} ms; ask for less, or catch this error and go on`,
+          ),
+        );
+      }
+    }
+    if (inflight.size === 0) sweeper = void clearInterval(sweeper);
+  };
+  // Abort controllers are made only for tools that read `context.signal`.
+  const controllers = new Set<AbortController>();
+  runAbort.signal.addEventListener("abort", () => {
+    clearInterval(sweeper);
+    for (const c of controllers) c.abort(runAbort.signal.reason);
+  }, { once: true });
+
   const execute = async (id: number, name: string, input: unknown, inputBytes: number) => {
     const started = performance.now();
     const entry: ToolCallTrace = {
@@ -158,29 +182,33 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     // Own keys only: a forged name such as "constructor" must not reach Object.prototype.
     const helper = Object.hasOwn(o.helpers, name) ? o.helpers[name] : undefined;
     const tool = registry.byProgramName.get(name);
-    const callAbort = new AbortController();
-    const unlink = () => runAbort.signal.removeEventListener("abort", abortCall);
-    const abortCall = () => callAbort.abort(runAbort.signal.reason);
-    runAbort.signal.addEventListener("abort", abortCall, { once: true });
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let controller: AbortController | undefined;
+    const context = {
+      name,
+      get signal(): AbortSignal {
+        if (controller === undefined) {
+          controller = new AbortController();
+          if (runAbort.signal.aborted) controller.abort(runAbort.signal.reason);
+          else controllers.add(controller);
+        }
+        return controller.signal;
+      },
+    };
     try {
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const err = new Error(
-            `timed out after ${limits.toolTimeoutMs} ms; ask for less, or catch this error and go on`,
-          );
-          callAbort.abort(err);
-          reject(err);
-        }, limits.toolTimeoutMs);
+      const value = await new Promise<unknown>((resolve, reject) => {
+        inflight.set(id, {
+          deadline: started + limits.toolTimeoutMs,
+          fail: (err) => {
+            inflight.delete(id);
+            controller?.abort(err);
+            reject(err);
+          },
+        });
+        sweeper ??= setInterval(sweep, sweepEvery);
+        Promise.resolve().then(() =>
+          helper ? helper(input as Record<string, unknown>) : tool!.execute(input, context)
+        ).then(resolve, reject);
       });
-      const work = Promise.resolve().then(() =>
-        helper ? helper(input as Record<string, unknown>) : tool!.execute(input, {
-          signal: callAbort.signal,
-          name,
-        })
-      );
-      work.catch(() => {});
-      const value = await Promise.race([work, timedOut]);
       let json: string | undefined;
       try {
         json = JSON.stringify(value === undefined ? null : value);
@@ -204,8 +232,8 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     } catch (err) {
       replyError(id, thrownText(err));
     } finally {
-      clearTimeout(timer);
-      unlink();
+      inflight.delete(id);
+      if (controller) controllers.delete(controller);
       entry.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
       o.onToolCall?.(entry);
     }

@@ -76,6 +76,7 @@ export function _childRuntime(workerUrl: string): void {
       case "call":
         send({ t: "call", id: Number(m.id), tool: String(m.tool), a: String(m.a) });
         return;
+
       case "end": {
         ended = true;
         const e = m.error as Record<string, unknown> | undefined;
@@ -121,8 +122,20 @@ export function _childRuntime(workerUrl: string): void {
     });
   }
 
+  // Results that arrive together reach the Worker in one message.
+  let results: unknown[] = [];
+  function flushResults(): void {
+    if (results.length === 0) return;
+    worker?.postMessage(results.length === 1 ? results[0] : { t: "resv", r: results });
+    results = [];
+  }
   function fromHost(body: string): void {
     const m = JSON.parse(body) as { t: string; token?: number[] };
+    if (m.t === "res") {
+      results.push(m);
+      return;
+    }
+    flushResults();
     if (m.t === "init") {
       token = new Uint8Array(m.token!);
       startWorker();
@@ -157,6 +170,7 @@ export function _childRuntime(workerUrl: string): void {
         fromHost(decoder.decode(buffer.subarray(offset + 4, offset + 4 + size)));
         offset += 4 + size;
       }
+      flushResults();
       chunks = offset < buffer.length ? [buffer.subarray(offset)] : [];
       total = buffer.length - offset;
     }

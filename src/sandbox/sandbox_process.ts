@@ -199,6 +199,11 @@ export class _SandboxProcess {
     return this.#child.pid;
   }
 
+  /** Whether the process was told to end (it may not have exited yet). */
+  get killed(): boolean {
+    return this.#killed;
+  }
+
   /** Whether the process has ended. */
   get done(): boolean {
     return this.#status !== null;

@@ -179,6 +179,8 @@ export function _workerRuntime(): void {
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject, tool, site });
+      // Sent at once, not batched: a call starts when it is made, even if a long synchronous
+      // stretch of the program follows it.
       post({ t: "call", id, tool, a });
     });
   }
@@ -406,6 +408,8 @@ export function _workerRuntime(): void {
     scope.close = stop("close()");
     try {
       Object.defineProperty(Deno, "exit", { value: stop("Deno.exit()") });
+      // Signalling its own process would kill it before the output printed so far has left.
+      Object.defineProperty(Deno, "kill", { value: stop("Deno.kill()") });
     } catch {
       // Not configurable: the broker reports the Worker's end instead.
     }
@@ -479,6 +483,7 @@ export function _workerRuntime(): void {
   scope.addEventListener("message", (e) => {
     const m = (e as MessageEvent).data;
     if (m?.t === "res") settleCall(m);
+    else if (m?.t === "resv") { for (const r of m.r) settleCall(r); }
     else if (m?.t === "run") run(m);
   });
   warm().finally(() => post({ t: "ready" }));
