@@ -646,6 +646,15 @@ await shout({});`,
       },
       toolCalls: { shout: 2 },
     },
+    {
+      // Cleaning used to be quadratic in unterminated escapes: 160,000 of them froze the host
+      // for a minute. A slow clean would stall this step, the host and every other run.
+      name: "a megabyte of unterminated terminal escapes in an error and a forged tool name",
+      program: `print("before");
+postMessage({ t: "call", id: 1_000_000, tool: "\\x1b]".repeat(300_000), a: "{}" });
+throw new Error("\\x1b]".repeat(600_000));`,
+      expect: { kind: "runtime", messageIncludes: "more characters", outputIncludes: "before" },
+    },
   ];
 }
 

@@ -7,16 +7,24 @@
 import type { _WireError } from "../sandbox/protocol.ts";
 import type { RunError, RunErrorKind } from "../types.ts";
 
-/** Strips terminal escapes and control characters, folds CRLF, and caps the length. */
+/**
+ * Strips terminal escapes and control characters, folds CRLF, and caps the length. The text is
+ * cut before any pattern runs and every pattern is linear, so a hostile message of any size costs
+ * the host next to nothing.
+ */
 export function _cleanText(text: string, max = 4000): string {
+  const head = text.length > max * 2 ? text.slice(0, max * 2) : text;
+  const dropped = text.length - head.length;
   // deno-lint-ignore no-control-regex -- removing control characters is the point
-  const clean = text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*(\x07|\x1b\\)|\x1b./g, "")
+  const clean = head.replace(
+    /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b./g,
+    "",
+  )
     .replace(/\r\n?/g, "\n")
     // deno-lint-ignore no-control-regex -- see above
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").trim();
-  return clean.length > max
-    ? `${clean.slice(0, max)}… (${clean.length - max} more characters)`
-    : clean;
+  const more = Math.max(0, clean.length - max) + dropped;
+  return more > 0 ? `${clean.slice(0, max)}… (${more} more characters)` : clean;
 }
 
 const MEMORY_MESSAGE =

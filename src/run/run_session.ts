@@ -257,10 +257,12 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     const name = m.tool;
     const isHelper = Object.hasOwn(o.helpers, name);
     if (!registry.byProgramName.has(name) && !isHelper) {
-      const close = _closeNames(name, programNames, 5);
+      const close = name.length <= 100 ? _closeNames(name, programNames, 5) : [];
       replyError(
         id,
-        `there is no tool "${name}"${close.length ? `; did you mean ${close.join(", ")}?` : ""}`,
+        `there is no tool "${name.slice(0, 100)}${name.length > 100 ? "…" : ""}"${
+          close.length ? `; did you mean ${close.join(", ")}?` : ""
+        }`,
       );
       return;
     }

@@ -86,8 +86,8 @@ export function _childRuntime(workerUrl: string): void {
           cut: Number(m.cut) || 0,
           error: e === undefined ? undefined : {
             name: String(e.name ?? "Error"),
-            message: String(e.message ?? ""),
-            stack: e.stack === undefined ? undefined : String(e.stack),
+            message: String(e.message ?? "").slice(0, 16_384),
+            stack: e.stack === undefined ? undefined : String(e.stack).slice(0, 16_384),
             tool: e.tool === undefined ? undefined : String(e.tool),
             kind: e.kind === undefined ? undefined : String(e.kind),
           },
