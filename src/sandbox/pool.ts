@@ -50,9 +50,11 @@ export class _SandboxPool {
     if (this.#idle.length === 0) this.warm();
     else p.exited.then(() => this.warm());
     if (signal) {
+      let onAbort = () => {};
       const aborted = new Promise<never>((_, reject) => {
-        if (signal.aborted) reject(signal.reason);
-        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+        onAbort = () => reject(signal.reason);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
       });
       aborted.catch(() => {});
       try {
@@ -60,6 +62,9 @@ export class _SandboxPool {
       } catch (err) {
         p.kill();
         throw err;
+      } finally {
+        // A long-lived signal must not collect one listener per run.
+        signal.removeEventListener("abort", onAbort);
       }
     } else {
       await p.ready;

@@ -17,6 +17,8 @@ export function _workerRuntime(): void {
     addEventListener(type: string, f: (e: Event) => void): void;
   };
   const post = scope.postMessage.bind(scope);
+  /** Property attributes for what the runtime replaces on `Deno`: the program cannot undo them. */
+  const LOCKED = { writable: false, configurable: false } as const;
   // Deno defines many globals lazily: the first read of `setTimeout` costs milliseconds. Read them
   // now, while the process waits in the pool, not during a run.
   const realSetTimeout = globalThis.setTimeout;
@@ -392,7 +394,7 @@ export function _workerRuntime(): void {
     try {
       const internal = (Deno as unknown as { internal: symbol }).internal;
       delete (Deno as unknown as Record<symbol, unknown>)[internal];
-      Object.defineProperty(Deno, "internal", { value: undefined });
+      Object.defineProperty(Deno, "internal", { value: undefined, ...LOCKED });
     } catch {
       // Not configurable on this Deno: permissions and the frame token still hold.
     }
@@ -407,18 +409,19 @@ export function _workerRuntime(): void {
     };
     scope.close = stop("close()");
     try {
-      Object.defineProperty(Deno, "exit", { value: stop("Deno.exit()") });
+      Object.defineProperty(Deno, "exit", { value: stop("Deno.exit()"), ...LOCKED });
       // Signalling its own process would kill it before the output printed so far has left.
-      Object.defineProperty(Deno, "kill", { value: stop("Deno.kill()") });
+      Object.defineProperty(Deno, "kill", { value: stop("Deno.kill()"), ...LOCKED });
     } catch {
       // Not configurable: the broker reports the Worker's end instead.
     }
     try {
       const silent = { write: refuse("Deno.stdout"), writeSync: refuse("Deno.stdout") };
-      Object.defineProperty(Deno, "stdout", { value: silent });
-      Object.defineProperty(Deno, "stderr", { value: silent });
+      Object.defineProperty(Deno, "stdout", { value: silent, ...LOCKED });
+      Object.defineProperty(Deno, "stderr", { value: silent, ...LOCKED });
       Object.defineProperty(Deno, "stdin", {
         value: { read: refuse("Deno.stdin"), readSync: refuse("Deno.stdin") },
+        ...LOCKED,
       });
     } catch {
       // Not configurable on this Deno: the host's frame token still keeps the channel safe.
