@@ -15,14 +15,11 @@ import type { RunError, RunErrorKind } from "../types.ts";
 export function _cleanText(text: string, max = 4000): string {
   const head = text.length > max * 2 ? text.slice(0, max * 2) : text;
   const dropped = text.length - head.length;
+  // deno-lint-ignore no-control-regex -- removing terminal escapes is the point
+  const escapes = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b./g;
   // deno-lint-ignore no-control-regex -- removing control characters is the point
-  const clean = head.replace(
-    /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b./g,
-    "",
-  )
-    .replace(/\r\n?/g, "\n")
-    // deno-lint-ignore no-control-regex -- see above
-    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "").trim();
+  const controls = /[\x00-\x08\x0b-\x1f\x7f]/g;
+  const clean = head.replace(escapes, "").replace(/\r\n?/g, "\n").replace(controls, "").trim();
   const more = Math.max(0, clean.length - max) + dropped;
   return more > 0 ? `${clean.slice(0, max)}… (${more} more characters)` : clean;
 }
