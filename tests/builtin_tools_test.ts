@@ -578,6 +578,43 @@ Deno.test("bash stops the command when the signal aborts", async () => {
   });
 });
 
+/** True while the process exists and is not a zombie waiting to be reaped. */
+function running(pid: number): boolean {
+  try {
+    return !/State:\s+Z/.test(Deno.readTextFileSync(`/proc/${pid}/status`));
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50 && running(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  return !running(pid);
+}
+
+Deno.test("bash ends every process a call started: a killed shell's children and background jobs", {
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  await withFixture(async ({ call }) => {
+    // Killing only the shell dax started would leave its child sleeping on.
+    const nested = (await call("bash", {
+      command: "sh -c 'sleep 300 >/dev/null 2>&1 & echo $!; wait'",
+      timeoutMs: 500,
+    })) as Record<string, unknown>;
+    assert.equal(nested.timedOut, true);
+    const nestedPid = Number(String(nested.stdout).trim());
+    assert.ok(nestedPid > 0, `no pid in ${JSON.stringify(nested.stdout)}`);
+    assert.ok(await gone(nestedPid), `the shell's child ${nestedPid} outlived the timeout`);
+
+    const background = (await call("bash", {
+      command: "sh -c 'sleep 300 >/dev/null 2>&1 & echo $!'",
+    })) as Record<string, unknown>;
+    assert.equal(background.exitCode, 0);
+    const backgroundPid = Number(String(background.stdout).trim());
+    assert.ok(await gone(backgroundPid), `background job ${backgroundPid} outlived its call`);
+  });
+});
+
 // --- web_fetch -----------------------------------------------------------------------------
 
 const PAGE = `<!doctype html><html><head><title>Demo &amp; page</title>

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { _killMarked, _MARKER_VAR } from "./_marked_processes.ts";
 import $, { KillController } from "dax";
 import type { Tool, ToolContext } from "../../types.ts";
 import type { Root } from "../root.ts";
@@ -127,7 +128,13 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
   const killer = new KillController();
   let timedOut = false;
   let truncated = false;
-  const stop = () => killer.kill("SIGKILL");
+  // Killing dax's direct children leaves theirs (`sh -c 'sleep 60'`), which also keep the pipes
+  // open; every process of this call carries the marker, so all of them end together.
+  const marker = crypto.randomUUID();
+  const stop = () => {
+    killer.kill("SIGKILL");
+    void _killMarked(marker);
+  };
   const overflow = () => {
     truncated = true;
     stop();
@@ -144,6 +151,7 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
   try {
     const result = await $.raw`${command}`
       .cwd(cwd.absolute)
+      .env(_MARKER_VAR, marker)
       .stdin("null")
       .stdout(stdout.stream)
       .stderr(stderr.stream)
@@ -161,6 +169,8 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", stop);
+    // Background jobs (`cmd &`) end with the call, not after it.
+    await _killMarked(marker);
   }
   signal?.throwIfAborted();
   let note = "";
