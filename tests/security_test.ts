@@ -658,13 +658,13 @@ throw new Error("\\x1b]".repeat(600_000));`,
   ];
 }
 
-// ---- the tests ------------------------------------------------------------------------------
-
-Deno.test("hostile programs: every capability probe ends in a clear error and reaches nothing", async (t) => {
-  const fixture = countingTools();
-  const scratch = await Deno.makeTempDir({ prefix: "codemode_security_" });
+/** A loopback TCP listener that counts the connections it sees (none may come from a sandbox). */
+function countingListener(): {
+  port: number;
+  readonly connections: number;
+  close(): Promise<void>;
+} {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
   let connections = 0;
   const accepting = (async () => {
     try {
@@ -676,6 +676,25 @@ Deno.test("hostile programs: every capability probe ends in a clear error and re
       // closed
     }
   })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    get connections() {
+      return connections;
+    },
+    async close() {
+      listener.close();
+      await accepting;
+    },
+  };
+}
+
+// ---- the tests ------------------------------------------------------------------------------
+
+Deno.test("hostile programs: every capability probe ends in a clear error and reaches nothing", async (t) => {
+  const fixture = countingTools();
+  const scratch = await Deno.makeTempDir({ prefix: "codemode_security_" });
+  const listener = countingListener();
+  const port = listener.port;
   const codeMode = new CodeMode({
     tools: fixture.tools,
     limits: LIMITS,
@@ -685,10 +704,9 @@ Deno.test("hostile programs: every capability probe ends in a clear error and re
   try {
     codeMode.warmUp();
     await runRows(t, codeMode, fixture, capabilityRows(port, scratch));
-    assert.equal(connections, 0, "the listener saw a connection from a sandbox");
+    assert.equal(listener.connections, 0, "the listener saw a connection from a sandbox");
   } finally {
-    listener.close();
-    await accepting;
+    await listener.close();
     await codeMode.close();
     await Deno.remove(scratch, { recursive: true });
   }
@@ -737,19 +755,8 @@ async function cli(program: string, args: string[]): Promise<Deno.CommandOutput>
 }
 
 Deno.test("hostile programs through the CLI: clear errors on stderr, exit 1, nothing left running", async (t) => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  let connections = 0;
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        connections++;
-        conn.close();
-      }
-    } catch {
-      // closed
-    }
-  })();
+  const listener = countingListener();
+  const port = listener.port;
   const rows: CliRow[] = [
     {
       name: "reading a file",
@@ -853,9 +860,8 @@ Deno.test("hostile programs through the CLI: clear errors on stderr, exit 1, not
       }
       assert.deepEqual(sandboxProcesses(), [], "the killed CLI's sandbox is still running");
     });
-    assert.equal(connections, 0, "the listener saw a connection from a sandbox");
+    assert.equal(listener.connections, 0, "the listener saw a connection from a sandbox");
   } finally {
-    listener.close();
-    await accepting;
+    await listener.close();
   }
 });
