@@ -464,15 +464,11 @@ export function _workerRuntime(): void {
     }
   }
 
-  // A macrotask without a timer (Deno's setTimeout(0) costs milliseconds).
-  const tick = new MessageChannel();
-  let ticked: (() => void) | null = null;
-  tick.port1.onmessage = () => ticked?.();
+  // A real macrotask: a timer fires only once the microtask queue has drained. (A MessageChannel
+  // message is not enough in Deno: it is dispatched from a promise continuation and can run
+  // between the microtasks of an earlier settle, before a promise adoption chain finishes.)
   function macrotask(): Promise<void> {
-    return new Promise((r) => {
-      ticked = r;
-      tick.port2.postMessage(null);
-    });
+    return new Promise((r) => realSetTimeout(r, 0));
   }
 
   // Warm the paths a run takes, while the process waits in the pool.
