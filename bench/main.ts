@@ -437,7 +437,7 @@ async function main(): Promise<void> {
 A warm \`print(1)\` with the check off costs, in order: host compile (\`transpileModule\` + policy)
 0.4–2 ms; the host's pipe write waking the child 0.1–0.6 ms; the broker's structured clone and hand-off
 to the Worker ~1 ms; Worker set-up 0.5 ms; \`import()\` of the program's blob module 1.3–1.8 ms; the
-first \`print\` 0.3 ms; the end message back through Worker → broker → host 0.6–1 ms. Each run gets a
+first \`print\` 0.3 ms; the end message back through Worker → broker → host 0.6–1 ms; one timer turn before the end (~2 ms), which guarantees every promise callback the program left has run, so no output is lost. Each run gets a
 fresh process whose code is cold by design (one program per process, never reused), so the sandbox side
 alone is 4–5 ms: the 2 ms goal needs fewer hops than a process boundary allows. A tool call crosses four
 hops (Worker → broker → host → broker → Worker); a pipe round trip between two Deno processes alone
