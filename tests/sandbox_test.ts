@@ -272,21 +272,26 @@ Deno.test("a sandbox child whose parent closes its stdin exits by itself", async
   assert.equal(status.signal, null);
 });
 
-Deno.test("a sandbox child exits when its stdin closes even while its program spins", async () => {
-  const status = await withRawChild(async (_child, writer, frames) => {
-    await frames.next((m) => m.t === "ready");
-    await writer.write(_encodeHostFrame({
-      t: "run",
-      js: 'print("looping");\nwhile (true) {}\n',
-      imports: [],
-      stubs: [],
-      tools: [],
-      maxOutputChars: 1000,
-    }));
-    await frames.next((m) => m.t === "out" && m.s === "looping\n");
-  });
-  assert.equal(status.success, true, JSON.stringify(status));
-  assert.equal(status.signal, null, "it ended itself; the hang-breaker did not kill it");
+Deno.test("a sandbox child exits when its host dies, even while its program spins", async () => {
+  const host = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./_fixtures/spinning_host.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const [pid] = JSON.parse(text.split("\n")[0]) as number[];
+  assert.ok(alive(pid), "the sandbox was not running its program");
+  host.kill("SIGKILL");
+  await reader.cancel();
+  await host.status;
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(alive(pid), false, "the sandbox outlived its host");
 });
 
 Deno.test("below the compiler, a real import() in the sandbox still reaches nothing: permissions refuse it", async () => {

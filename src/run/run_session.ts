@@ -8,6 +8,7 @@
 import type { Limits } from "../limits.ts";
 import type { _ChildMessage } from "../sandbox/protocol.ts";
 import type { _SandboxProcess } from "../sandbox/sandbox_process.ts";
+import { _WORKER_DIED_CODE } from "../sandbox/child_runtime.ts";
 import { _stubsFor } from "../sandbox/stubs.ts";
 import { _closeNames } from "../program/similar_names.ts";
 import type { _ToolRegistry } from "../tools/registry.ts";
@@ -70,6 +71,16 @@ function pollutingKey(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether `value` is a promise or another thenable (duck-typed, as `await` does). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
+  try {
+    return typeof (value as { then?: unknown }).then === "function";
+  } catch {
+    return false;
+  }
+}
+
 /** What a handler threw, as text; never throws itself (a thrown value may defeat `String`). */
 function thrownText(err: unknown): string {
   try {
@@ -91,7 +102,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
   let toolResultBytes = 0;
   const trace: ToolCallTrace[] = [];
   const seenIds = new Set<number>();
-  const queue: (() => Promise<void>)[] = [];
+  const queue: (() => Promise<void> | undefined)[] = [];
   let running = 0;
   let finished = false;
   let finalError: RunError | undefined;
@@ -129,7 +140,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
   else o.signal?.addEventListener("abort", onAbort, { once: true });
 
   const reply = (json: string) => {
-    if (!finished) sandbox.send(json);
+    if (!finished) sandbox.sendResult(json);
   };
   const replyError = (id: number, message: string) =>
     reply(JSON.stringify({ t: "res", id, ok: false, e: _cleanText(message) }));
@@ -137,10 +148,14 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
   const pump = () => {
     while (running < limits.maxConcurrentCalls && queue.length > 0 && !finished) {
       running++;
-      queue.shift()!().finally(() => {
-        running--;
-        pump();
-      });
+      const inFlight = queue.shift()!();
+      if (inFlight === undefined) running--;
+      else {
+        inFlight.then(() => {
+          running--;
+          pump();
+        });
+      }
     }
   };
 
@@ -168,7 +183,14 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     for (const c of controllers) c.abort(runAbort.signal.reason);
   }, { once: true });
 
-  const execute = async (id: number, name: string, input: unknown, inputBytes: number) => {
+  // A tool that answers synchronously is answered at once; only a promise pays for the timeout
+  // bookkeeping. Returns a promise only while the call is still in flight.
+  const execute = (
+    id: number,
+    name: string,
+    input: unknown,
+    inputBytes: number,
+  ): Promise<void> | undefined => {
     const started = performance.now();
     const entry: ToolCallTrace = {
       tool: name,
@@ -194,49 +216,72 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
         return controller.signal;
       },
     };
-    try {
-      const value = await new Promise<unknown>((resolve, reject) => {
-        inflight.set(id, {
-          deadline: started + limits.toolTimeoutMs,
-          fail: (err) => {
-            inflight.delete(id);
-            controller?.abort(err);
-            reject(err);
-          },
-        });
-        sweeper ??= setInterval(sweep, sweepEvery);
-        Promise.resolve().then(() =>
-          helper ? helper(input as Record<string, unknown>) : tool!.execute(input, context)
-        ).then(resolve, reject);
-      });
-      let json: string | undefined;
-      try {
-        json = JSON.stringify(value === undefined ? null : value);
-      } catch (err) {
-        throw new Error(
-          `returned a value that cannot be sent to the program (${thrownText(err)})`,
-        );
-      }
-      if (json === undefined) {
-        throw new Error(`returned a ${typeof value}, which cannot be sent to the program`);
-      }
-      if (json.length > limits.maxResultBytes) {
-        throw new Error(
-          `returned ${json.length} bytes, over the ${limits.maxResultBytes}-byte result limit; ask for less (a smaller range, a filter, a page)`,
-        );
-      }
-      entry.ok = true;
-      entry.outputBytes = json.length;
-      toolResultBytes += json.length;
-      reply(`{"t":"res","id":${id},"ok":true,"v":${json}}`);
-    } catch (err) {
-      replyError(id, thrownText(err));
-    } finally {
+    const done = (value: unknown, failure?: unknown) => {
       inflight.delete(id);
       if (controller) controllers.delete(controller);
+      if (failure === undefined) deliver(id, value, entry);
+      else replyError(id, thrownText(failure));
       entry.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
       o.onToolCall?.(entry);
+    };
+    let value: unknown;
+    try {
+      value = helper ? helper(input as Record<string, unknown>) : tool!.execute(input, context);
+    } catch (err) {
+      done(undefined, err ?? "failed without a message");
+      return undefined;
     }
+    if (!isThenable(value)) {
+      done(value);
+      return undefined;
+    }
+    return new Promise<void>((settled) => {
+      let over = false;
+      const finishOnce = (v: unknown, failure?: unknown) => {
+        if (over) return;
+        over = true;
+        done(v, failure);
+        settled();
+      };
+      inflight.set(id, {
+        deadline: started + limits.toolTimeoutMs,
+        fail: (err) => {
+          controller?.abort(err);
+          finishOnce(undefined, err);
+        },
+      });
+      sweeper ??= setInterval(sweep, sweepEvery);
+      Promise.resolve(value).then(
+        (v) => finishOnce(v),
+        (err) => finishOnce(undefined, err ?? "failed without a message"),
+      );
+    });
+  };
+
+  // Serialises a result and sends it, or an error when it cannot travel.
+  const deliver = (id: number, value: unknown, entry: ToolCallTrace) => {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value === undefined ? null : value);
+    } catch (err) {
+      replyError(id, `returned a value that cannot be sent to the program (${thrownText(err)})`);
+      return;
+    }
+    if (json === undefined) {
+      replyError(id, `returned a ${typeof value}, which cannot be sent to the program`);
+      return;
+    }
+    if (json.length > limits.maxResultBytes) {
+      replyError(
+        id,
+        `returned ${json.length} bytes, over the ${limits.maxResultBytes}-byte result limit; ask for less (a smaller range, a filter, a page)`,
+      );
+      return;
+    }
+    entry.ok = true;
+    entry.outputBytes = json.length;
+    toolResultBytes += json.length;
+    reply(`{"t":"res","id":${id},"ok":true,"v":${json}}`);
   };
 
   const onCall = (m: Extract<_ChildMessage, { t: "call" }>) => {
@@ -342,8 +387,16 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
         const oom = /out of memory|OOM|allocation fail|Last few GCs/i.test(stderr) ||
           status.signal === "SIGABRT" || status.signal === "SIGTRAP" ||
           status.signal === "SIGSEGV" || status.code === 133 || status.code === 134;
+        const died = status.code === _WORKER_DIED_CODE
+          ? /codemode-sandbox: (.*)/.exec(stderr)?.[1]
+          : undefined;
         finish(
-          oom
+          died !== undefined
+            ? {
+              kind: "runtime",
+              message: `the program's sandbox stopped: ${_cleanText(died, 500)}`,
+            }
+            : oom
             ? {
               kind: "memory",
               message:

@@ -1,10 +1,11 @@
 /**
- * The source of a sandbox child process, built once from the two runtimes.
+ * The source of a sandbox child process, built once from its three serialised functions.
  *
  * @module
  */
 
 import { _childRuntime } from "./child_runtime.ts";
+import { _workerChannel } from "./worker_channel.ts";
 import { _workerRuntime } from "./worker_runtime.ts";
 
 let cached: string | undefined;
@@ -24,7 +25,8 @@ function dataUrl(source: string): string {
  */
 export function _childModuleUrl(): string {
   if (cached === undefined) {
-    const worker = dataUrl(`(${_workerRuntime.toString()})();`);
+    // The channel is opened first, so it takes stdin and stdout before the runtime hides them.
+    const worker = dataUrl(`(${_workerRuntime.toString()})((${_workerChannel.toString()})());`);
     cached = dataUrl(`(${_childRuntime.toString()})(${JSON.stringify(worker)});`);
   }
   return cached;

@@ -2,10 +2,11 @@
  * The messages that cross between the host and a sandbox child process.
  *
  * Host → child (stdin): frames of a 4-byte big-endian length followed by UTF-8 JSON.
- * Child → host (stdout): frames of `MAGIC` (4 bytes), the run's secret token (16 bytes), a 4-byte
- * big-endian length and UTF-8 JSON. The token is sent to the child's broker before any program
- * code exists and never reaches the program's Worker, so bytes the program writes to the
- * process's stdout cannot pass for a frame.
+ * Child → host (stdout): frames of `MAGIC` (4 bytes), the process's secret token (16 bytes), a
+ * 4-byte big-endian length and UTF-8 JSON. The token is the host's first frame; the Worker's
+ * channel keeps it out of the program's reach, so stray bytes on stdout cannot pass for a frame.
+ * The channel itself is not trusted: a program can put any JSON on it (its `postMessage` does
+ * just that), so {@linkcode _childMessage} admits only well-formed messages.
  *
  * @module
  */
@@ -53,7 +54,57 @@ export type _HostMessage =
     maxOutputChars: number;
   }
   | { t: "res"; id: number; ok: true; v: unknown }
-  | { t: "res"; id: number; ok: false; e: string };
+  | { t: "res"; id: number; ok: false; e: string }
+  | { t: "resv"; r: { t: "res"; id: number; ok: boolean; v?: unknown; e?: string }[] };
+
+/** Longest error text the host keeps from the sandbox. */
+const MAX_ERROR_CHARS = 16_384;
+
+function errorText(value: unknown, fallback?: string): string | undefined {
+  if (value === undefined || value === null) return fallback;
+  return String(typeof value === "object" ? "[object]" : value).slice(0, MAX_ERROR_CHARS);
+}
+
+/**
+ * The message a parsed child frame holds, or `null` when it is not one the host accepts (wrong
+ * type, missing or mistyped fields). Fields are copied, so nothing else the program put on the
+ * message travels further.
+ */
+export function _childMessage(value: unknown): _ChildMessage | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const m = value as Record<string, unknown>;
+  switch (m.t) {
+    case "ready":
+      return { t: "ready" };
+    case "out":
+      return typeof m.s === "string" ? { t: "out", s: m.s } : null;
+    case "call":
+      return typeof m.id === "number" && Number.isSafeInteger(m.id) &&
+          typeof m.tool === "string" && typeof m.a === "string"
+        ? { t: "call", id: m.id, tool: m.tool, a: m.a }
+        : null;
+    case "end": {
+      const cut = typeof m.cut === "number" && Number.isFinite(m.cut) && m.cut > 0 ? m.cut : 0;
+      const e = m.error;
+      if (typeof e !== "object" || e === null) return { t: "end", ok: m.ok === true, cut };
+      const w = e as Record<string, unknown>;
+      return {
+        t: "end",
+        ok: m.ok === true,
+        cut,
+        error: {
+          name: errorText(w.name, "Error")!,
+          message: errorText(w.message, "")!,
+          stack: errorText(w.stack),
+          tool: errorText(w.tool),
+          kind: errorText(w.kind),
+        },
+      };
+    }
+    default:
+      return null;
+  }
+}
 
 const encoder = new TextEncoder();
 

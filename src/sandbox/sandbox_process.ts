@@ -7,6 +7,7 @@
 import { _childModuleUrl } from "./child_source.ts";
 import {
   type _ChildMessage,
+  _childMessage,
   _encodeHostFrame,
   type _HostMessage,
   _MAGIC,
@@ -55,7 +56,7 @@ export function _sandboxCommand(options: _SandboxSpawnOptions): { cmd: string; a
     "--no-lock",
     "--quiet",
     "--unstable-worker-options",
-    `--v8-flags=--max-old-space-size=${options.memoryMb},--disallow-code-generation-from-strings`,
+    `--v8-flags=--max-old-space-size=${options.memoryMb},--disallow-code-generation-from-strings,--no-lazy`,
     _childModuleUrl(),
   ];
   const prlimit = findPrlimit();
@@ -152,6 +153,8 @@ export class _SandboxProcess {
   #listener: _SandboxListener | null = null;
   #early: _ChildMessage[] = [];
   #outbox: Uint8Array[] = [];
+  #results: string[] = [];
+  #flushing = false;
   #stderr = "";
   #killed = false;
   #status: Deno.CommandStatus | null = null;
@@ -212,13 +215,16 @@ export class _SandboxProcess {
   async #readStdout(token: Uint8Array, ready: () => void): Promise<void> {
     const frames = new _FrameReader(token);
     const onFrame = (body: Uint8Array) => {
-      let m: _ChildMessage;
+      let parsed: unknown;
       try {
-        m = JSON.parse(this.#decoder.decode(body));
+        parsed = JSON.parse(this.#decoder.decode(body));
       } catch {
         this.kill();
         return;
       }
+      // Messages the host does not accept are dropped, as if never sent.
+      const m = _childMessage(parsed);
+      if (m === null) return;
       if (m.t === "ready") ready();
       else if (this.#listener) this.#listener.message(m, body.length);
       else this.#early.push(m);
@@ -251,13 +257,42 @@ export class _SandboxProcess {
   /** Sends a message (or pre-serialised JSON) to the child; a dead child ignores it. */
   send(message: _HostMessage | string): void {
     if (this.#killed || this.#status) return;
-    // Frames sent in one tick (replies to parallel calls) go out in one write: each write wakes
-    // the child, which costs far more than the copy.
+    this.#batchResults();
     this.#outbox.push(_encodeHostFrame(message));
-    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+    this.#schedule();
+  }
+
+  /**
+   * Sends one pre-serialised `res` message. Results sent in one tick (replies to parallel calls)
+   * travel as one `resv` frame in one write: each write wakes the child, and each frame costs it
+   * a decode and a parse.
+   */
+  sendResult(json: string): void {
+    if (this.#killed || this.#status) return;
+    this.#results.push(json);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  #batchResults(): void {
+    const results = this.#results;
+    if (results.length === 0) return;
+    this.#results = [];
+    this.#outbox.push(
+      _encodeHostFrame(
+        results.length === 1 ? results[0] : `{"t":"resv","r":[${results.join(",")}]}`,
+      ),
+    );
   }
 
   #flush(): void {
+    this.#flushing = false;
+    this.#batchResults();
     const frames = this.#outbox;
     this.#outbox = [];
     if (this.#killed || this.#status || frames.length === 0) return;

@@ -1,0 +1,137 @@
+/**
+ * The program Worker's end of the host channel: framed messages on the child process's own
+ * stdin and stdout, read and written by the Worker itself, with no relay in between.
+ *
+ * Serialised with `Function.prototype.toString` into the Worker's `data:` module (see
+ * `child_source.ts`), so it must not refer to anything outside its own body. It runs before any
+ * program code and takes everything it needs then: the stdin reader and a bound `writeSync` on
+ * stdout (the runtime then replaces `Deno.stdin`/`Deno.stdout` with refusals), and bound copies of
+ * the encoders, so a program that patches `TextEncoder.prototype` or `JSON` later cannot reach the
+ * raw streams through it. The 16-byte token arrives in the host's first frame and prefixes every
+ * frame the Worker writes.
+ *
+ * Nothing here is trusted by the host: a program that subverts this code can at most put
+ * messages on the channel, and the host checks every message (`src/sandbox/sandbox_process.ts`,
+ * `src/run/run_session.ts`) exactly as if the program had written it.
+ *
+ * @module
+ */
+
+/** What `_workerChannel` gives the runtime. */
+export interface _WorkerChannel {
+  /**
+   * Writes one message to the host before returning (a call starts when it is made, even if a
+   * long synchronous stretch of the program follows). Messages sent before the host's token
+   * arrived wait for it. Throws `TypeError` when `message` is not JSON data.
+   */
+  send(message: unknown): void;
+  /**
+   * Reads host frames until stdin closes: `onMessage` gets each message after the first (the
+   * token), `onClosed` runs once the host has gone.
+   */
+  listen(onMessage: (message: unknown) => void, onClosed: () => void): void;
+}
+
+/** Runs inside the Worker, before the runtime; returns the channel. */
+export function _workerChannel(): _WorkerChannel {
+  const MAGIC = [0x00, 0x43, 0x4d, 0x01];
+  const apply = Reflect.apply;
+  const u8set = Uint8Array.prototype.set;
+  const u8subarray = Uint8Array.prototype.subarray;
+  const stringify = JSON.stringify;
+  const parse = JSON.parse;
+  const encoder = new TextEncoder();
+  const encode = encoder.encode.bind(encoder);
+  const decoder = new TextDecoder();
+  const decode = decoder.decode.bind(decoder);
+  const writeSync = Deno.stdout.writeSync.bind(Deno.stdout);
+  const reader = Deno.stdin.readable.getReader();
+  const read = reader.read.bind(reader);
+  let token: Uint8Array | null = null;
+  let waiting: Uint8Array[] = [];
+
+  function frame(body: Uint8Array): Uint8Array {
+    const n = body.length;
+    const out = new Uint8Array(24 + n);
+    for (let i = 0; i < 4; i++) out[i] = MAGIC[i];
+    for (let i = 0; i < 16; i++) out[4 + i] = token![i];
+    out[20] = (n >>> 24) & 0xff;
+    out[21] = (n >>> 16) & 0xff;
+    out[22] = (n >>> 8) & 0xff;
+    out[23] = n & 0xff;
+    apply(u8set, out, [body, 24]);
+    return out;
+  }
+
+  function writeAll(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.length) at += writeSync(apply(u8subarray, bytes, [at]));
+  }
+
+  function send(message: unknown): void {
+    const json = stringify(message);
+    if (typeof json !== "string") throw new TypeError("a channel message must be JSON data");
+    const body = encode(json);
+    if (token === null) waiting.push(body);
+    else writeAll(frame(body));
+  }
+
+  function listen(onMessage: (message: unknown) => void, onClosed: () => void): void {
+    (async () => {
+      // Chunks are joined only once a whole frame is there, so a large frame costs one copy.
+      let chunks: Uint8Array[] = [];
+      let total = 0;
+      let need = 4;
+      try {
+        for (;;) {
+          const step = await read();
+          if (step.done) break;
+          const chunk = step.value as Uint8Array;
+          chunks[chunks.length] = chunk;
+          total += chunk.length;
+          if (total < need) continue;
+          let buffer: Uint8Array;
+          if (chunks.length === 1) buffer = chunks[0];
+          else {
+            buffer = new Uint8Array(total);
+            let at = 0;
+            for (let i = 0; i < chunks.length; i++) {
+              apply(u8set, buffer, [chunks[i], at]);
+              at += chunks[i].length;
+            }
+          }
+          let offset = 0;
+          need = 4;
+          while (buffer.length - offset >= 4) {
+            const size = ((buffer[offset] << 24) | (buffer[offset + 1] << 16) |
+              (buffer[offset + 2] << 8) | buffer[offset + 3]) >>> 0;
+            if (buffer.length - offset < 4 + size) {
+              need = 4 + size;
+              break;
+            }
+            const m = parse(decode(apply(u8subarray, buffer, [offset + 4, offset + 4 + size])));
+            offset += 4 + size;
+            if (token === null) {
+              token = new Uint8Array(m.token);
+              const early = waiting;
+              waiting = [];
+              for (let i = 0; i < early.length; i++) writeAll(frame(early[i]));
+            } else {
+              try {
+                onMessage(m);
+              } catch {
+                // A handler the program broke (it may patch built-ins): the channel goes on.
+              }
+            }
+          }
+          chunks = offset < buffer.length ? [apply(u8subarray, buffer, [offset])] : [];
+          total = buffer.length - offset;
+        }
+      } finally {
+        onClosed();
+      }
+    })();
+  }
+
+  return { send, listen };
+}
