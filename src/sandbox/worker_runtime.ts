@@ -47,6 +47,7 @@ export function _workerRuntime(channel: _WorkerChannel): void {
     ]
   ) void scope[name];
   const inspect = Deno.inspect;
+  const ErrorCtor = Error;
   const stringify = JSON.stringify;
   const pending = new Map<
     number,
@@ -120,7 +121,7 @@ export function _workerRuntime(channel: _WorkerChannel): void {
     const kept = line.length <= room ? line : line.slice(0, room);
     cut += line.length - kept.length;
     outChars += kept.length;
-    send({ t: "out", s: kept });
+    send({ t: "out", s: kept }, true);
   }
   function print(...values: unknown[]): void {
     write(format(values));
@@ -167,7 +168,12 @@ export function _workerRuntime(channel: _WorkerChannel): void {
 
   // ---- tool calls ----
   function callTool(tool: string, input: unknown): Promise<unknown> {
-    const site = new Error();
+    // The call site, for the line of an error: the program's frame is within the top few, and a
+    // short trace costs a fraction of a full one.
+    const limit = ErrorCtor.stackTraceLimit;
+    ErrorCtor.stackTraceLimit = 6;
+    const site = new ErrorCtor();
+    ErrorCtor.stackTraceLimit = limit;
     if (ended) return Promise.reject(new ToolError(tool, "the run has already ended", site));
     let a: string;
     try {
@@ -186,8 +192,8 @@ export function _workerRuntime(channel: _WorkerChannel): void {
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject, tool, site });
-      // Sent at once, not batched: a call starts when it is made, even if a long synchronous
-      // stretch of the program follows it.
+      // The first call of a synchronous stretch leaves at once; a burst shares writes (see
+      // worker_channel.ts).
       send({ t: "call", id, tool, a });
     });
   }
@@ -347,7 +353,7 @@ export function _workerRuntime(channel: _WorkerChannel): void {
   function end(ok: boolean, err?: unknown): void {
     if (ended) return;
     ended = true;
-    send({ t: "end", ok, cut, error: ok ? undefined : wireError(err) });
+    send({ t: "end", ok, cut, error: ok ? undefined : wireError(err) }, true);
   }
 
   scope.addEventListener("unhandledrejection", (e) => {
@@ -503,8 +509,7 @@ export function _workerRuntime(channel: _WorkerChannel): void {
     if (m?.t === "res") settleCall(m as Parameters<typeof settleCall>[0]);
     else if (m?.t === "resv") {
       for (const r of (m as unknown as { r: Parameters<typeof settleCall>[0][] }).r) settleCall(r);
-    }
-    else if (m?.t === "run") run(m as Parameters<typeof run>[0]);
+    } else if (m?.t === "run") run(m as Parameters<typeof run>[0]);
   }, () => postToMain("exit"));
-  warm().finally(() => send({ t: "ready" }));
+  warm().finally(() => send({ t: "ready" }, true));
 }
