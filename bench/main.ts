@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     notes: [
       "Timed inside the program (performance.now() around the loop), check off, after 50 " +
       "(sequential) / 200 (parallel) warm-up calls in the same run. Each call crosses " +
-      "Worker → broker → host (schema validation, dispatch) → broker → Worker.",
+      "Worker → host (schema validation, dispatch) → Worker, over the child's stdin/stdout.",
       `Parallel run: limits.maxConcurrentCalls 10,000, maxToolCalls 20,000. p90 column for ` +
       `throughput = the rate of the p90 (slower) run.`,
       `Whole-run wall time (compile, sandbox, calls, result): sequential p50 ${
@@ -408,7 +408,7 @@ async function main(): Promise<void> {
     notes: [
       "Host: `Deno.memoryUsage().rss`, which includes the benchmark's own code and samples. " +
       "Child: /proc/<pid>/status VmRSS of each `codeMode.sandboxPids` entry while idle in the " +
-      "pool (a deno process with its broker isolate and the program's Worker started). " +
+      "pool (a deno process with its main isolate and the program's Worker started). " +
       `The warm host has type-checked ~${COMPILER_WARM_UP + WARM_RUNS} programs; V8 keeps ` +
       "the pages it grew to, so RSS stays well above the heap in use.",
     ],
@@ -434,18 +434,21 @@ async function main(): Promise<void> {
     const WHERE_THE_TIME_GOES = `
 ### Where the time of a warm run goes (profiled 2026-11-24, not re-measured by this script)
 
-A warm \`print(1)\` with the check off costs, in order: host compile (\`transpileModule\` + policy)
-0.4–2 ms; the host's pipe write waking the child 0.1–0.6 ms; the broker's structured clone and hand-off
-to the Worker ~1 ms; Worker set-up 0.5 ms; \`import()\` of the program's blob module 1.3–1.8 ms; the
-first \`print\` 0.3 ms; the end message back through Worker → broker → host 0.6–1 ms; one timer turn before the end (~2 ms), which guarantees every promise callback the program left has run, so no output is lost. Each run gets a
-fresh process whose code is cold by design (one program per process, never reused), so the sandbox side
-alone is 4–5 ms: the 2 ms goal needs fewer hops than a process boundary allows. A tool call crosses four
-hops (Worker → broker → host → broker → Worker); a pipe round trip between two Deno processes alone
-measures 0.3–0.7 ms here, which bounds the sequential figure. Replies to parallel calls are written
-to the child in one chunk and reach the Worker in one message; calls leave the Worker one message each
-(a call starts when it is made, even before a long synchronous stretch). A CPU profile of 30,000
-parallel calls shows the host idle more than half the time: the remaining cost is in the child,
-re-serialising each call and result between its two isolates.
+Profiled with \`performance.now()\` stamps on both sides (a scratch copy of src/), 30 warm runs of
+\`print(1)\` with 200 ms idle between them, p50: host compile (\`transpileModule\` + policy) 1.5–1.9 ms
+(0.6 ms when the host is busy: the idle gap costs cache and clock warm-up); the pipe write reaching the
+Worker's own stdin reader 0.4 ms; Worker set-up (globals, blob URL) 0.1–0.4 ms; \`import()\` of the
+program's blob module 1.7–2.1 ms (0.4 ms back to back, 1.1 ms after 20 ms idle, measured alone in a
+Worker: Deno's module loader, not codemode); output and the end back to the host 0.1–0.3 ms each; one
+\`setImmediate\` turn before the end (0.06 ms) so every promise callback the program left has run; the
+host's end handling (kill, result) 0.3–0.6 ms. With the check on, the type check (~2 ms) runs on the
+host while the sandbox starts the program, so it adds little wall time; no output is seen and no tool
+runs before it passes. Each run gets a fresh process whose code is cold by design (one program per
+process, never reused), so the sandbox side alone is ~3–4 ms: the 2 ms goal needs less than a process
+boundary and a module load cost here. A tool call crosses the process boundary twice; a bare pipe round
+trip between two idle Deno processes measures ~0.45 ms here (0.2 ms back to back), which bounds the
+sequential figure. The Worker owns the channel (no relay isolate): that removed a thread wake and a
+re-serialisation per message, about 0.8 ms of each run's start and half of each call's round trip.
 `;
     const md = [
       "# Benchmarks",

@@ -14,7 +14,7 @@ import { searchTools } from "./describe/search_tools.ts";
 import { toolDeclarations } from "./describe/tool_declarations.ts";
 import { _resolveLimits, type Limits } from "./limits.ts";
 import { ProgramCompiler } from "./program/compile.ts";
-import { _runSession } from "./run/run_session.ts";
+import { type _GateResult, _runSession } from "./run/run_session.ts";
 import { _SandboxPool } from "./sandbox/pool.ts";
 import { _ToolRegistry } from "./tools/registry.ts";
 import type { Diagnostic, RunError, RunResult, Tool, ToolCallTrace } from "./types.ts";
@@ -282,7 +282,9 @@ export class CodeMode implements AsyncDisposable {
     // Start fetching a sandbox while the program compiles.
     const taking = pool.take(options.signal);
     taking.catch(() => {});
-    const outcome = await this.#compiler.compile(source, {
+    // Every stage but the type check runs now; the check runs while the sandbox starts the
+    // program, and the session lets no tool run and no output out until it has passed.
+    const outcome = await this.#compiler.stage(source, {
       declarations: this.declarations(),
       toolNames: registry.programNames,
       check,
@@ -307,14 +309,16 @@ export class CodeMode implements AsyncDisposable {
       }, startedAt);
     }
     const tools = [...registry.tools];
-    return await _runSession({
+    const gate = "check" in outcome ? Promise.withResolvers<_GateResult>() : undefined;
+    const session = _runSession({
       sandbox,
       program: outcome.program,
       registry,
       limits,
       startedAt,
       signal: options.signal,
-      diagnostics: outcome.diagnostics,
+      gate: gate?.promise,
+      diagnostics: "diagnostics" in outcome ? outcome.diagnostics : undefined,
       onOutput: options.onOutput,
       onToolCall: options.onToolCall,
       helpers: {
@@ -325,6 +329,18 @@ export class CodeMode implements AsyncDisposable {
           }),
       },
     });
+    if (gate && "check" in outcome) {
+      // Let the program's frame reach the sandbox before the (synchronous) check takes the thread.
+      await new Promise<void>((r) => queueMicrotask(r));
+      await null;
+      const checked = outcome.check();
+      gate.resolve(
+        checked.ok
+          ? { ok: true, diagnostics: checked.diagnostics }
+          : { ok: false, error: checked.error, diagnostics: checked.diagnostics },
+      );
+    }
+    return await session;
   }
 
   #pool(memoryMb: number): _SandboxPool {

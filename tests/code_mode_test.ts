@@ -505,6 +505,16 @@ Deno.test("check modes: error blocks a type error, warn runs it with diagnostics
   assert.equal(blocked.error?.kind, "type");
   assert.equal(blocked.output, "");
   assert.equal(calls, 0, "a program with type errors calls no tool");
+  // The check runs while the sandbox starts the program: what the program says before the
+  // check has failed is held, then dropped.
+  const streamed: string[] = [];
+  const early = await cm.run(`print("early");\nawait counted({});\n${source}`, {
+    onOutput: (text) => streamed.push(text),
+  });
+  assert.equal(early.error?.kind, "type");
+  assert.equal(early.output, "");
+  assert.deepEqual(streamed, []);
+  assert.equal(calls, 0, "a tool ran before the type check failed");
 
   const warned = await cm.run(source, { check: "warn" });
   assert.equal(okOutput(warned), "1\ntext\n");
@@ -620,6 +630,42 @@ Deno.test("a fire-and-forget tool call's .then(print) still prints before the ru
   `);
   assert.equal(okOutput(result), "last line\n3\nchained 14\n");
   assert.equal(result.calls, 3);
+});
+
+Deno.test("run() lets every promise chain the program left behind finish before it ends", async () => {
+  // The run ends one macrotask after the last call settles; each row is a chain that a cheaper
+  // "tick" (a MessageChannel message) cut short about one run in three.
+  await using cm = new CodeMode({ tools: [echo], check: "off" });
+  const rows: [string, string][] = [
+    ["echo({ a: 1 }).then((r) => print(r.a));", "1\n"],
+    ["echo({ a: 1 }).then((r) => echo({ a: r.a + 1 })).then((r) => print(r.a));", "2\n"],
+    [
+      "(async () => { const r = await echo({ a: 3 }); await null; await null; print(r.a); })();",
+      "3\n",
+    ],
+    [
+      "let p = Promise.resolve(4); for (let i = 0; i < 50; i++) p = p.then((x) => Promise.resolve(x)); p.then(print);",
+      "4\n",
+    ],
+    [
+      "echo({}).then(async () => { for (let i = 0; i < 30; i++) await Promise.resolve(); print(5); });",
+      "5\n",
+    ],
+    [
+      "const q = async (n) => n === 0 ? 6 : await q(n - 1); echo({}).then(() => q(40)).then(print);",
+      "6\n",
+    ],
+    ["setImmediate(() => setImmediate(() => print(7)));", "7\n"],
+    [
+      "echo({}).then(() => new Promise((r) => setImmediate(() => setImmediate(r)))).then(() => print(8));",
+      "8\n",
+    ],
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [program, expected] of rows) {
+      assert.equal(okOutput(await cm.run(program)), expected, program);
+    }
+  }
 });
 
 Deno.test("run() waits for timeouts the program set, as a script would; cleared ones and intervals do not hold it", async () => {

@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { _SandboxPool } from "../src/sandbox/pool.ts";
 import {
+  _childMessage,
   _encodeHostFrame,
+  _jsonDeeperThan,
   _MAGIC,
   _MAX_FRAME_BYTES,
   _TOKEN_BYTES,
@@ -149,8 +151,55 @@ Deno.test("_FrameReader refuses a frame with the real token that claims more tha
   const reader = new _FrameReader(TOKEN);
   assert.throws(
     () => reader.push(frame(TOKEN, "{}", _MAX_FRAME_BYTES + 1), () => {}),
-    (err: unknown) => err instanceof RangeError && /too large/.test(err.message),
+    (err: unknown) => err instanceof RangeError && /over the \d+-byte limit/.test(err.message),
   );
+});
+
+Deno.test("_jsonDeeperThan counts nesting outside strings only", () => {
+  const rows: [string, number, boolean][] = [
+    ['{"t":"out","s":"[[[[{{{{"}', 2, false],
+    ['{"t":"end","ok":false,"error":{"name":"E","message":"]]]"}}', 2, false],
+    ['{"t":"call","a":[[1]]}', 2, true],
+    ['{"s":"\\"[[[\\\\"}', 1, false],
+    ["[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]", 2, true],
+    ["0", 0, false],
+  ];
+  for (const [json, max, deeper] of rows) {
+    assert.equal(_jsonDeeperThan(encoder.encode(json), max), deeper, json);
+  }
+});
+
+Deno.test("_childMessage admits the four message shapes and copies only their fields", () => {
+  const rows: [unknown, unknown][] = [
+    [{ t: "ready", extra: 1 }, { t: "ready" }],
+    [{ t: "out", s: "hi", x: 1 }, { t: "out", s: "hi" }],
+    [{ t: "out", s: 5 }, null],
+    [{ t: "call", id: 3, tool: "echo", a: "{}" }, { t: "call", id: 3, tool: "echo", a: "{}" }],
+    [{ t: "call", id: 1.5, tool: "echo", a: "{}" }, null],
+    [{ t: "call", id: 2, tool: "echo", a: {} }, null],
+    [{ t: "end", ok: true, cut: -4 }, { t: "end", ok: true, cut: 0 }],
+    [
+      { t: "end", ok: false, cut: 3, error: { name: { toString: "x" }, message: 7 } },
+      {
+        t: "end",
+        ok: false,
+        cut: 3,
+        error: {
+          name: "[object]",
+          message: "7",
+          stack: undefined,
+          tool: undefined,
+          kind: undefined,
+        },
+      },
+    ],
+    [{ t: "res" }, null],
+    [[{ t: "ready" }], null],
+    [0, null],
+  ];
+  for (const [input, expected] of rows) {
+    assert.deepEqual(_childMessage(input), expected, JSON.stringify(input));
+  }
 });
 
 Deno.test("_SandboxPool replaces taken processes, and close() kills idle ones", async () => {

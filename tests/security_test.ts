@@ -370,6 +370,22 @@ new W("data:text/javascript,1", { type: "module", deno: { permissions: { read: t
         `print("before");\n${INTERNAL_CORE}\nconst n = await core.read(0, new Uint8Array(64));\nprint("read", n);`,
       expect: { ...INTERNALS_GONE, outputExcludes: "read" },
     },
+    // Deno 2's Node-compatible global: its stdio and built-in modules (node:vm evaluates strings
+    // despite the eval ban, node:fs writes to the process's file descriptors).
+    ...[
+      `process.stdout.write("x")`,
+      `process.getBuiltinModule("node:vm").runInThisContext("1 + 41")`,
+      `process.getBuiltinModule("node:fs").writeSync(1, "x")`,
+      `process.env.HOME`,
+    ].map((probe): Row => ({
+      name: `process: ${probe}`,
+      program: `print("before");\n${probe};`,
+      expect: {
+        kind: "runtime",
+        messageIncludes: /process\.\w+ is not available in codemode programs.*use the tools/,
+        outputIncludes: "before",
+      },
+    })),
     {
       name: "Deno.stdout.write",
       program: `print("before");\nawait Deno.stdout.write(new TextEncoder().encode("x"));`,
@@ -647,11 +663,53 @@ await shout({});`,
       toolCalls: { shout: 2 },
     },
     {
+      name: "a species hook on Uint8Array sees none of the channel's buffers",
+      program: `const seen: number[] = [];
+class Spy extends Uint8Array {
+  constructor(...a: any[]) {
+    super(...(a as []));
+    seen.push(this.length);
+  }
+}
+Object.defineProperty(Uint8Array.prototype, "constructor", { value: { [Symbol.species]: Spy } });
+Object.defineProperty(Object.getPrototypeOf(Uint8Array.prototype), "length", {
+  get() { seen.push(-1); return 0; },
+});
+print("a line");
+await echo({ real: 1 });
+print("a second line");
+print(seen.length === 0 ? "no buffer seen" : "seen " + seen.join(","));`,
+      expect: { kind: "ok", outputIncludes: "a line\na second line\nno buffer seen" },
+      toolCalls: { echo: 1 },
+    },
+    {
+      name: "a 24 MB junk message is refused unread",
+      program:
+        `print("before");\npostMessage({ t: "junk", p: new Array(8_000_000).fill([]) });\nawait echo({});`,
+      expect: { kind: "runtime", messageIncludes: /message channel.*over the \d+-byte limit/ },
+    },
+    {
+      name: "a deeply nested message is refused before it is parsed",
+      program: `print("before");
+let a: unknown = [];
+for (let i = 0; i < 1000; i++) a = [a];
+postMessage({ t: "out", s: a });
+await echo({});`,
+      expect: { kind: "runtime", messageIncludes: /message channel.*nested deeper/ },
+    },
+    {
+      name: "an error name with line breaks and escapes reaches the result on one clean line",
+      program:
+        'const e = new Error("boom");\ne.name = "\\x1b]0;T\\x07\\x1b[2JFAKE\\r\\nok: true";\nthrow e;',
+      // deno-lint-ignore no-control-regex -- no escape or line break may survive
+      expect: { kind: "runtime", messageIncludes: /^[^\n\r\x1b\x07]*FAKE ok: true: boom$/ },
+    },
+    {
       // Cleaning used to be quadratic in unterminated escapes: 160,000 of them froze the host
       // for a minute. A slow clean would stall this step, the host and every other run.
       name: "a megabyte of unterminated terminal escapes in an error and a forged tool name",
       program: `print("before");
-postMessage({ t: "call", id: 1_000_000, tool: "\\x1b]".repeat(300_000), a: "{}" });
+postMessage({ t: "call", id: 1_000_000, tool: "\\x1b]".repeat(50_000), a: "{}" });
 throw new Error("\\x1b]".repeat(600_000));`,
       expect: { kind: "runtime", messageIncludes: "more characters", outputIncludes: "before" },
     },

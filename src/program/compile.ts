@@ -107,6 +107,17 @@ export type CompileOutcome =
   | { ok: true; program: CompiledProgram; diagnostics: Diagnostic[] }
   | { ok: false; error: RunError; diagnostics: Diagnostic[] };
 
+/**
+ * A program that passed every stage but the type check, which `check()` runs (synchronously)
+ * when the caller is ready: a run starts the sandbox first and checks while it starts.
+ */
+export interface StagedProgram {
+  ok: true;
+  program: CompiledProgram;
+  /** Runs the type check and gives the final outcome, as `compile` would have. */
+  check(): CompileOutcome;
+}
+
 /** Findings listed in an error message besides the first. */
 const MORE_IN_MESSAGE = 9;
 /** Findings returned at most. */
@@ -182,6 +193,25 @@ export class ProgramCompiler {
    * @throws {RangeError} When `maxProgramBytes` is not a positive integer.
    */
   async compile(source: string, options: CompileOptions = {}): Promise<CompileOutcome> {
+    const staged = await this.stage(source, options);
+    return "check" in staged ? staged.check() : staged;
+  }
+
+  /**
+   * `compile` with the type check left for later: every other stage runs now, and when `check`
+   * is on, a passing program comes back with a `check()` that runs the type check and gives the
+   * final outcome. With `check: "off"` (or a failure before the check) the outcome is final.
+   *
+   * @param source The program as the LLM sent it.
+   * @param options Declarations, tool names, check mode and size cap.
+   * @returns The final outcome, or the program with its pending type check.
+   * @throws {TypeError} When `source` is not a string or `check` is not a known mode.
+   * @throws {RangeError} When `maxProgramBytes` is not a positive integer.
+   */
+  async stage(
+    source: string,
+    options: CompileOptions = {},
+  ): Promise<CompileOutcome | StagedProgram> {
     const {
       declarations = "",
       toolNames = [],
@@ -270,21 +300,6 @@ export class ProgramCompiler {
       );
     }
 
-    const diagnostics: Diagnostic[] = [];
-    if (check !== "off") {
-      try {
-        for (const f of this.#checker.check(sourceFile.text, declarations, toolNames)) {
-          diagnostics.push({ kind: f.kind, message: f.message, ...at(f.line, f.column) });
-        }
-      } catch (error) {
-        return _compilerFailure(error);
-      }
-      diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
-      if (check === "error" && diagnostics.length > 0) {
-        return _failure(diagnostics[0].kind, diagnostics);
-      }
-    }
-
     const map = transpiled.map;
     const program: CompiledProgram = {
       js: transpiled.js,
@@ -298,7 +313,26 @@ export class ProgramCompiler {
         return found && { line: found.line + 1 + lineOffset, column: found.column + 1 };
       },
     };
-    return { ok: true, program, diagnostics: diagnostics.slice(0, MAX_DIAGNOSTICS) };
+    if (check === "off") return { ok: true, program, diagnostics: [] };
+    return {
+      ok: true,
+      program,
+      check: () => {
+        const diagnostics: Diagnostic[] = [];
+        try {
+          for (const f of this.#checker.check(sourceFile.text, declarations, toolNames)) {
+            diagnostics.push({ kind: f.kind, message: f.message, ...at(f.line, f.column) });
+          }
+        } catch (error) {
+          return _compilerFailure(error);
+        }
+        diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
+        if (check === "error" && diagnostics.length > 0) {
+          return _failure(diagnostics[0].kind, diagnostics);
+        }
+        return { ok: true, program, diagnostics: diagnostics.slice(0, MAX_DIAGNOSTICS) };
+      },
+    };
   }
 
   /**

@@ -37,6 +37,8 @@ declare function clearTimeout(id?: number): void;
 declare function setInterval(callback: (...args: any[]) => void, delay?: number, ...args: any[]): number;
 declare function clearInterval(id?: number): void;
 declare function queueMicrotask(callback: () => void): void;
+declare function setImmediate(callback: (...args: any[]) => void, ...args: any[]): unknown;
+declare function clearImmediate(id?: unknown): void;
 declare function structuredClone<T = any>(value: T, options?: { transfer?: any[] }): T;
 declare function atob(data: string): string;
 declare function btoa(data: string): string;

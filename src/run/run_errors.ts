@@ -46,6 +46,8 @@ export function _errorFromWire(
 ): RunError {
   const position = _programPosition(e.stack, mapPosition);
   const message = _cleanText(e.message);
+  // The program sets `name` too: it reaches a terminal, so it is cleaned like the message.
+  e = { ...e, name: _cleanText(e.name, 200).replace(/\s+/g, " ") };
   let kind: RunErrorKind = "runtime";
   let text = `${e.name}: ${message}`;
   if (e.kind === "tool") {
@@ -75,7 +77,7 @@ export function _errorFromWire(
     out.line = position.line;
     out.column = position.column;
   }
-  if (kind === "tool" && e.tool) out.tool = e.tool;
+  if (kind === "tool" && e.tool) out.tool = _cleanText(e.tool, 200).replace(/\s+/g, " ");
   return out;
 }
 

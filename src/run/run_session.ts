@@ -7,7 +7,7 @@
 
 import type { Limits } from "../limits.ts";
 import type { _ChildMessage } from "../sandbox/protocol.ts";
-import type { _SandboxProcess } from "../sandbox/sandbox_process.ts";
+import type { _SandboxListener, _SandboxProcess } from "../sandbox/sandbox_process.ts";
 import { _WORKER_DIED_CODE } from "../sandbox/child_runtime.ts";
 import { _stubsFor } from "../sandbox/stubs.ts";
 import { _closeNames } from "../program/similar_names.ts";
@@ -22,6 +22,11 @@ export interface _RunnableProgram {
   mapPosition(line: number, column: number): { line: number; column: number } | undefined;
 }
 
+/** How the type check of a running program came out (its diagnostics replace the session's). */
+export type _GateResult =
+  | { ok: true; diagnostics: Diagnostic[] }
+  | { ok: false; error: RunError; diagnostics: Diagnostic[] };
+
 /** A host-side helper a program calls like a tool (e.g. `searchTools`). */
 export type _Helper = (input: Record<string, unknown>) => unknown;
 
@@ -35,6 +40,11 @@ export interface _SessionOptions {
   startedAt: number;
   signal?: AbortSignal;
   diagnostics?: Diagnostic[];
+  /**
+   * The type check's verdict, when it runs alongside the sandbox's start: until it settles the
+   * session holds every message; a failed check ends the run with its error and no output.
+   */
+  gate?: Promise<_GateResult>;
   onOutput?: (text: string) => void;
   onToolCall?: (trace: ToolCallTrace) => void;
 }
@@ -358,7 +368,23 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     o.onOutput?.(kept);
   };
 
-  sandbox.start({
+  // While the type check runs (it overlaps the sandbox's start), what the sandbox says waits:
+  // no tool runs and no output is seen before the program has passed the check.
+  let gateOpen = o.gate === undefined;
+  let diagnostics = o.diagnostics;
+  const held: (() => void)[] = [];
+  o.gate?.then((g) => {
+    diagnostics = g.diagnostics;
+    if (finished) return;
+    if (!g.ok) {
+      finish(g.error, 0, true);
+      return;
+    }
+    gateOpen = true;
+    for (const replay of held.splice(0)) replay();
+  });
+
+  const listener: _SandboxListener = {
     message(m) {
       if (finished) return;
       switch (m.t) {
@@ -383,6 +409,10 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     },
     exit(status, stderr) {
       if (!finished) {
+        if (!gateOpen) {
+          held.push(() => listener.exit(status, stderr));
+          return;
+        }
         // Under the OS data limit V8 may also die of a failed allocation with SIGSEGV.
         const oom = /out of memory|OOM|allocation fail|Last few GCs/i.test(stderr) ||
           status.signal === "SIGABRT" || status.signal === "SIGTRAP" ||
@@ -390,8 +420,15 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
         const died = status.code === _WORKER_DIED_CODE
           ? /codemode-sandbox: (.*)/.exec(stderr)?.[1]
           : undefined;
+        const violation = sandbox.violation;
         finish(
-          died !== undefined
+          violation !== undefined
+            ? {
+              kind: "runtime",
+              message:
+                `the program wrote to the sandbox's message channel directly and was stopped (${violation}); call tools as functions and print with print()`,
+            }
+            : died !== undefined
             ? {
               kind: "runtime",
               message: `the program's sandbox stopped: ${_cleanText(died, 500)}`,
@@ -414,6 +451,18 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       }
       settle();
     },
+  };
+  // Every message the runtime sends fits in this; a bigger frame is refused unread.
+  sandbox.maxFrameBytes = 6 * Math.max(limits.maxArgumentBytes, limits.maxOutputChars, 32_768) +
+    65_536;
+  sandbox.start({
+    message(m, bytes) {
+      if (!gateOpen && !finished) held.push(() => listener.message(m, bytes));
+      else listener.message(m, bytes);
+    },
+    exit(status, stderr) {
+      listener.exit(status, stderr);
+    },
   }, {
     t: "run",
     js: program.js,
@@ -421,6 +470,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     stubs: _stubsFor(program.imports, programNames),
     tools: [...programNames],
     maxOutputChars: limits.maxOutputChars,
+    maxArgumentBytes: limits.maxArgumentBytes,
   });
   return promise;
 
@@ -448,7 +498,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       trace,
     };
     if (error) result.error = error;
-    if (o.diagnostics?.length) result.diagnostics = o.diagnostics;
+    if (diagnostics?.length) result.diagnostics = diagnostics;
     resolve(result);
   }
 }

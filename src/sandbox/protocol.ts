@@ -52,6 +52,7 @@ export type _HostMessage =
     stubs: _StubModule[];
     tools: string[];
     maxOutputChars: number;
+    maxArgumentBytes: number;
   }
   | { t: "res"; id: number; ok: true; v: unknown }
   | { t: "res"; id: number; ok: false; e: string }
@@ -104,6 +105,27 @@ export function _childMessage(value: unknown): _ChildMessage | null {
     default:
       return null;
   }
+}
+
+/**
+ * Whether the JSON text in `bytes` nests objects or arrays deeper than `max`, found in one pass
+ * over the bytes (quotes and backslashes are single bytes in UTF-8, so strings are skipped
+ * exactly). Lets the host refuse a hostile message before `JSON.parse` spends time on it.
+ */
+export function _jsonDeeperThan(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) {
+      if (++depth > max) return true;
+    } else if (b === 0x7d || b === 0x5d) depth--;
+  }
+  return false;
 }
 
 const encoder = new TextEncoder();

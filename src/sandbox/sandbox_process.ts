@@ -10,10 +10,18 @@ import {
   _childMessage,
   _encodeHostFrame,
   type _HostMessage,
+  _jsonDeeperThan,
   _MAGIC,
   _MAX_FRAME_BYTES,
   _TOKEN_BYTES,
 } from "./protocol.ts";
+
+/** Nesting of the deepest message the runtime sends (`end` with its `error` object). */
+const MAX_MESSAGE_DEPTH = 2;
+/** Malformed messages (wrong shape) dropped before the process counts as flooding. */
+const MAX_DROPPED = 1_000;
+/** Bytes of malformed messages dropped before the process counts as flooding. */
+const MAX_DROPPED_BYTES = 4 * 1024 * 1024;
 
 /** How a sandbox process is started. */
 export interface _SandboxSpawnOptions {
@@ -73,6 +81,8 @@ export class _FrameReader {
   #need = 24;
   /** Bytes seen on stdout that were not frames (the program wrote to stdout itself). */
   strayBytes = 0;
+  /** Largest frame body accepted; a larger one is a protocol violation (`RangeError`). */
+  maxFrameBytes: number = _MAX_FRAME_BYTES;
 
   constructor(token: Uint8Array) {
     this.#token = token;
@@ -95,8 +105,10 @@ export class _FrameReader {
         continue;
       }
       const size = new DataView(buf.buffer, buf.byteOffset + offset + 20, 4).getUint32(0);
-      if (size > _MAX_FRAME_BYTES) {
-        throw new RangeError(`sandbox frame of ${size} bytes is too large`);
+      if (size > this.maxFrameBytes) {
+        throw new RangeError(
+          `a message of ${size} bytes, over the ${this.maxFrameBytes}-byte limit for this run`,
+        );
       }
       if (buf.length - offset < 24 + size) {
         this.#need = 24 + size;
@@ -158,7 +170,14 @@ export class _SandboxProcess {
   #stderr = "";
   #killed = false;
   #status: Deno.CommandStatus | null = null;
-  #decoder = new TextDecoder();
+  // Two decoders: stderr is decoded as a stream, and half a character left there must not be
+  // glued onto the next frame.
+  #frameDecoder = new TextDecoder();
+  #stderrDecoder = new TextDecoder();
+  #frames: _FrameReader | null = null;
+  #violation: string | undefined;
+  #dropped = 0;
+  #droppedBytes = 0;
 
   constructor(options: _SandboxSpawnOptions) {
     const { cmd, args } = _sandboxCommand(options);
@@ -214,32 +233,66 @@ export class _SandboxProcess {
 
   async #readStdout(token: Uint8Array, ready: () => void): Promise<void> {
     const frames = new _FrameReader(token);
+    this.#frames = frames;
     const onFrame = (body: Uint8Array) => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(this.#decoder.decode(body));
-      } catch {
-        this.kill();
+      if (this.#violation !== undefined) return;
+      // Messages the runtime writes nest two levels deep; anything deeper is refused before
+      // JSON.parse could spend seconds and gigabytes on it.
+      if (_jsonDeeperThan(body, MAX_MESSAGE_DEPTH)) {
+        this.#violate("a message nested deeper than any the runtime sends");
         return;
       }
-      // Messages the host does not accept are dropped, as if never sent.
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(this.#frameDecoder.decode(body));
+      } catch {
+        this.#violate("a message that is not JSON");
+        return;
+      }
       const m = _childMessage(parsed);
-      if (m === null) return;
+      if (m === null) {
+        // A few malformed messages are dropped, as if never sent; a stream of them is a flood.
+        this.#dropped++;
+        this.#droppedBytes += body.length;
+        if (this.#dropped > MAX_DROPPED || this.#droppedBytes > MAX_DROPPED_BYTES) {
+          this.#violate(`more than ${MAX_DROPPED} messages the host does not accept`);
+        }
+        return;
+      }
       if (m.t === "ready") ready();
       else if (this.#listener) this.#listener.message(m, body.length);
       else this.#early.push(m);
     };
     try {
       for await (const chunk of this.#child.stdout) frames.push(chunk, onFrame);
-    } catch {
-      this.kill();
+    } catch (err) {
+      this.#violate(err instanceof RangeError ? err.message : "a message that could not be read");
     }
+  }
+
+  #violate(what: string): void {
+    this.#violation ??= what;
+    this.kill();
+  }
+
+  /**
+   * Why the host stopped reading this process's messages (a frame too large, not JSON, nested too
+   * deep, a flood of malformed ones), if it did; the process has then been killed.
+   */
+  get violation(): string | undefined {
+    return this.#violation;
+  }
+
+  /** Caps the size of each message from now on (a run sets it from its limits). */
+  set maxFrameBytes(bytes: number) {
+    if (this.#frames) this.#frames.maxFrameBytes = bytes;
   }
 
   async #readStderr(): Promise<void> {
     try {
       for await (const chunk of this.#child.stderr) {
-        this.#stderr = (this.#stderr + this.#decoder.decode(chunk, { stream: true })).slice(-8192);
+        this.#stderr = (this.#stderr + this.#stderrDecoder.decode(chunk, { stream: true }))
+          .slice(-8192);
       }
     } catch {
       // The process is gone; what was read is kept.

@@ -38,8 +38,19 @@ export interface _WorkerChannel {
 export function _workerChannel(): _WorkerChannel {
   const MAGIC = [0x00, 0x43, 0x4d, 0x01];
   const apply = Reflect.apply;
+  const U8 = Uint8Array;
   const u8set = Uint8Array.prototype.set;
-  const u8subarray = Uint8Array.prototype.subarray;
+  // Views are built from the buffer, never with `subarray` (which asks `constructor[Symbol.species]`,
+  // a hook the program could plant to be handed a frame with the token), and lengths are read
+  // through the original getters.
+  const typedArray = Object.getPrototypeOf(Uint8Array.prototype);
+  const getter = (name: string) => Object.getOwnPropertyDescriptor(typedArray, name)!.get!;
+  const lengthGetter = getter("length");
+  const bufferGetter = getter("buffer");
+  const offsetGetter = getter("byteOffset");
+  const len = (a: Uint8Array): number => apply(lengthGetter, a, []);
+  const view = (a: Uint8Array, start: number, end = len(a)): Uint8Array =>
+    new U8(apply(bufferGetter, a, []), apply(offsetGetter, a, []) + start, end - start);
   const stringify = JSON.stringify;
   const parse = JSON.parse;
   const encoder = new TextEncoder();
@@ -63,15 +74,16 @@ export function _workerChannel(): _WorkerChannel {
   }
 
   function frame(body: Uint8Array): Uint8Array {
-    const out = new Uint8Array(24 + body.length);
-    header(out, 0, body.length);
+    const out = new U8(24 + len(body));
+    header(out, 0, len(body));
     apply(u8set, out, [body, 24]);
     return out;
   }
 
   function writeAll(bytes: Uint8Array): void {
     let at = 0;
-    while (at < bytes.length) at += writeSync(apply(u8subarray, bytes, [at]));
+    const n = len(bytes);
+    while (at < n) at += writeSync(view(bytes, at));
   }
 
   // Frames not yet written wait in `scratch[0, used)`, which is reused: writeSync has copied the
@@ -82,14 +94,14 @@ export function _workerChannel(): _WorkerChannel {
   // before a busy loop or a crash has left the process.
   const BURST_FRAMES = 64;
   const later = queueMicrotask;
-  let scratch = new Uint8Array(64 * 1024);
+  let scratch = new U8(64 * 1024);
   let used = 0;
   let queued = 0;
   let burst = false;
 
   function flush(): void {
     if (used === 0) return;
-    writeAll(apply(u8subarray, scratch, [0, used]));
+    writeAll(view(scratch, 0, used));
     used = 0;
     queued = 0;
   }
@@ -102,15 +114,15 @@ export function _workerChannel(): _WorkerChannel {
   function append(json: string): void {
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
     const need = json.length * 3 + 24;
-    if (used + need > scratch.length) {
+    if (used + need > len(scratch)) {
       flush();
       if (need > 1024 * 1024) {
         writeAll(frame(encode(json)));
         return;
       }
-      if (need > scratch.length) scratch = new Uint8Array(need);
+      if (need > len(scratch)) scratch = new U8(need);
     }
-    const n = encodeInto(json, apply(u8subarray, scratch, [used + 24])).written;
+    const n = encodeInto(json, view(scratch, used + 24)).written;
     header(scratch, used, n);
     used += 24 + n;
     queued++;
@@ -144,31 +156,32 @@ export function _workerChannel(): _WorkerChannel {
           if (step.done) break;
           const chunk = step.value as Uint8Array;
           chunks[chunks.length] = chunk;
-          total += chunk.length;
+          total += len(chunk);
           if (total < need) continue;
           let buffer: Uint8Array;
           if (chunks.length === 1) buffer = chunks[0];
           else {
-            buffer = new Uint8Array(total);
+            buffer = new U8(total);
             let at = 0;
             for (let i = 0; i < chunks.length; i++) {
               apply(u8set, buffer, [chunks[i], at]);
-              at += chunks[i].length;
+              at += len(chunks[i]);
             }
           }
           let offset = 0;
           need = 4;
-          while (buffer.length - offset >= 4) {
+          const size0 = len(buffer);
+          while (size0 - offset >= 4) {
             const size = ((buffer[offset] << 24) | (buffer[offset + 1] << 16) |
               (buffer[offset + 2] << 8) | buffer[offset + 3]) >>> 0;
-            if (buffer.length - offset < 4 + size) {
+            if (size0 - offset < 4 + size) {
               need = 4 + size;
               break;
             }
-            const m = parse(decode(apply(u8subarray, buffer, [offset + 4, offset + 4 + size])));
+            const m = parse(decode(view(buffer, offset + 4, offset + 4 + size)));
             offset += 4 + size;
             if (token === null) {
-              token = new Uint8Array(m.token);
+              token = new U8(m.token);
               const early = waiting;
               waiting = [];
               for (let i = 0; i < early.length; i++) writeAll(frame(early[i]));
@@ -180,8 +193,8 @@ export function _workerChannel(): _WorkerChannel {
               }
             }
           }
-          chunks = offset < buffer.length ? [apply(u8subarray, buffer, [offset])] : [];
-          total = buffer.length - offset;
+          chunks = offset < size0 ? [view(buffer, offset)] : [];
+          total = size0 - offset;
         }
       } finally {
         onClosed();

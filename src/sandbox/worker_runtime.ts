@@ -28,6 +28,8 @@ export function _workerRuntime(channel: _WorkerChannel): void {
   // now, while the process waits in the pool, not during a run.
   const realSetTimeout = globalThis.setTimeout;
   const realClearTimeout = globalThis.clearTimeout;
+  const realSetImmediate = scope.setImmediate as ((f: () => void) => unknown) | undefined;
+  const realClearImmediate = scope.clearImmediate as ((id: unknown) => void) | undefined;
   for (
     const name of [
       "setInterval",
@@ -55,6 +57,7 @@ export function _workerRuntime(channel: _WorkerChannel): void {
   >();
   let nextId = 1;
   let maxOutput = 40_000;
+  let maxArgument = 100_000;
   let outChars = 0;
   let cut = 0;
   let ended = false;
@@ -185,6 +188,16 @@ export function _workerRuntime(channel: _WorkerChannel): void {
           `arguments must be JSON data (${
             (err as Error).message
           }); pass plain objects, arrays, strings, numbers and booleans`,
+          site,
+        ),
+      );
+    }
+    if (a.length > maxArgument) {
+      // The host refuses it too; refused here, it does not cost a frame the host must read.
+      return Promise.reject(
+        new ToolError(
+          tool,
+          `arguments are ${a.length} bytes, over the ${maxArgument}-byte limit; send less per call`,
           site,
         ),
       );
@@ -337,15 +350,30 @@ export function _workerRuntime(channel: _WorkerChannel): void {
     if (err instanceof Error) {
       let stack: string | undefined;
       let message: string;
+      let name = "Error";
       try {
         stack = clean(err.stack);
         message = String(err.message);
+        name = String(err.name);
       } catch {
         message = "an error whose details could not be read";
       }
-      return { name: String(err.name), message, stack };
+      return { name, message, stack };
     }
-    return { name: "Error", message: `Uncaught ${format([err])}` };
+    try {
+      return { name: "Error", message: `Uncaught ${format([err])}` };
+    } catch {
+      return { name: "Error", message: "Uncaught a value that cannot be shown" };
+    }
+  }
+  // The host keeps at most this much of an error's text; sending more would only cost time.
+  const ERROR_CHARS = 16_384;
+  function capped(e: Record<string, unknown>): Record<string, unknown> {
+    for (const key of ["name", "message", "stack", "tool"]) {
+      const v = e[key];
+      if (typeof v === "string" && v.length > ERROR_CHARS) e[key] = v.slice(0, ERROR_CHARS);
+    }
+    return e;
   }
   function clean(stack: string | undefined): string | undefined {
     return programUrl && stack ? stack.split(programUrl).join(PROGRAM) : stack;
@@ -353,7 +381,7 @@ export function _workerRuntime(channel: _WorkerChannel): void {
   function end(ok: boolean, err?: unknown): void {
     if (ended) return;
     ended = true;
-    send({ t: "end", ok, cut, error: ok ? undefined : wireError(err) }, true);
+    send({ t: "end", ok, cut, error: ok ? undefined : capped(wireError(err)) }, true);
   }
 
   scope.addEventListener("unhandledrejection", (e) => {
@@ -371,8 +399,10 @@ export function _workerRuntime(channel: _WorkerChannel): void {
     stubs: { stub: string | null; source: string }[];
     tools: string[];
     maxOutputChars: number;
+    maxArgumentBytes: number;
   }): Promise<void> {
     maxOutput = m.maxOutputChars;
+    maxArgument = m.maxArgumentBytes;
     const tools = makeTools(m.tools);
     const blob = (source: string) =>
       URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
@@ -431,7 +461,7 @@ export function _workerRuntime(channel: _WorkerChannel): void {
       // Signalling its own process would kill it before the output printed so far has left.
       Object.defineProperty(Deno, "kill", { value: stop("Deno.kill()"), ...LOCKED });
     } catch {
-      // Not configurable: the broker reports the Worker's end instead.
+      // Not configurable: the main isolate reports the Worker's end instead.
     }
     try {
       const silent = { write: refuse("Deno.stdout"), writeSync: refuse("Deno.stdout") };
@@ -464,6 +494,40 @@ export function _workerRuntime(channel: _WorkerChannel): void {
       realClearTimeout(id as number);
       settled(id);
     };
+    if (typeof realSetImmediate === "function" && typeof realClearImmediate === "function") {
+      // Immediates are waited for like timeouts; their handles are objects, so they cannot be
+      // mistaken for a timeout's number.
+      scope.setImmediate = (fn: unknown, ...args: unknown[]) => {
+        const handle: unknown = realSetImmediate(() => {
+          try {
+            if (typeof fn === "function") fn(...args);
+          } finally {
+            settled(handle);
+          }
+        });
+        timeouts.add(handle);
+        return handle;
+      };
+      scope.clearImmediate = (handle: unknown) => {
+        realClearImmediate(handle);
+        settled(handle);
+      };
+    }
+    // Deno's Node-compatible `process` would hand out stdio (`process.stdout`) and built-in
+    // modules (`process.getBuiltinModule("node:vm")` evaluates strings despite the eval ban).
+    const noProcess = new Proxy(Object.freeze({}), {
+      get: (_t, key) => {
+        if (typeof key === "symbol") return undefined;
+        throw new Error(
+          `process.${key} is not available in codemode programs: the sandbox has no files, network, environment or processes; use the tools instead`,
+        );
+      },
+    });
+    try {
+      Object.defineProperty(scope, "process", { value: noProcess, ...LOCKED });
+    } catch {
+      // Not configurable: the child's lack of permissions still refuses what `process` reaches.
+    }
     programUrl = blob(js);
     try {
       await import(programUrl);
@@ -486,18 +550,14 @@ export function _workerRuntime(channel: _WorkerChannel): void {
   // message is not enough in Deno: it is dispatched from a promise continuation and can run
   // between the microtasks of an earlier settle, before a promise adoption chain finishes.)
   // `setImmediate` takes ~0.06 ms; `setTimeout(0)` ~2 ms, so it is only the fallback.
-  let immediate: ((f: () => void) => unknown) | null = null;
   function macrotask(): Promise<void> {
-    return new Promise((r) => immediate ? immediate(r) : realSetTimeout(r, 0));
+    return new Promise((r) =>
+      typeof realSetImmediate === "function" ? realSetImmediate(r) : realSetTimeout(r, 0)
+    );
   }
 
   // Warm the paths a run takes, while the process waits in the pool.
   async function warm(): Promise<void> {
-    try {
-      immediate = (await import("node:timers")).setImmediate as (f: () => void) => unknown;
-    } catch {
-      // No Node compatibility layer: timers still give a real macrotask.
-    }
     format([{ warm: [1] }]);
     const url = URL.createObjectURL(new Blob(["export {};"], { type: "text/javascript" }));
     await import(url);
