@@ -1,11 +1,15 @@
 /**
- * The source of a sandbox child process, built once from its three serialised functions.
+ * The source of a sandbox child process, built once from its serialised functions: the main
+ * isolate's `_childRuntime`, and for the program's Worker `_workerChannel`, `_workerRuntime`,
+ * `_makeGatherLimited` and `_lockDown`.
  *
  * @module
  */
 
 import { _childRuntime } from "./child_runtime.ts";
 import { _workerChannel } from "./worker_channel.ts";
+import { _makeGatherLimited } from "./worker_gather.ts";
+import { _lockDown } from "./worker_lockdown.ts";
 import { _workerRuntime } from "./worker_runtime.ts";
 
 let cached: string | undefined;
@@ -26,7 +30,9 @@ function dataUrl(source: string): string {
 export function _childModuleUrl(): string {
   if (cached === undefined) {
     // The channel is opened first, so it takes stdin and stdout before the runtime hides them.
-    const worker = dataUrl(`(${_workerRuntime.toString()})((${_workerChannel.toString()})());`);
+    const worker = dataUrl(
+      `(${_workerRuntime})((${_workerChannel})(), ${_makeGatherLimited}, ${_lockDown});`,
+    );
     cached = dataUrl(`(${_childRuntime.toString()})(${JSON.stringify(worker)});`);
   }
   return cached;

@@ -11,9 +11,18 @@
  */
 
 import type { _WorkerChannel } from "./worker_channel.ts";
+import type { _makeGatherLimited } from "./worker_gather.ts";
+import type { _lockDown } from "./worker_lockdown.ts";
 
-/** Runs inside the Worker; `channel` is the host channel `_workerChannel` opened first. */
-export function _workerRuntime(channel: _WorkerChannel): void {
+/**
+ * Runs inside the Worker; `channel` is the host channel `_workerChannel` opened first, and the
+ * other two are `_makeGatherLimited` and `_lockDown`, serialised beside it.
+ */
+export function _workerRuntime(
+  channel: _WorkerChannel,
+  makeGatherLimited: typeof _makeGatherLimited,
+  lockDown: typeof _lockDown,
+): void {
   const scope = globalThis as unknown as Record<string, unknown> & {
     postMessage(m: unknown): void;
     addEventListener(type: string, f: (e: Event) => void): void;
@@ -22,8 +31,6 @@ export function _workerRuntime(channel: _WorkerChannel): void {
   // The Worker's own port to the child's main isolate, which only ever hears "exit".
   const postToMain = scope.postMessage.bind(scope);
   const send = channel.send;
-  /** Property attributes for what the runtime replaces on `Deno`: the program cannot undo them. */
-  const LOCKED = { writable: false, configurable: false } as const;
   // Deno defines many globals lazily: the first read of `setTimeout` costs milliseconds. Read them
   // now, while the process waits in the pool, not during a run.
   const realSetTimeout = globalThis.setTimeout;
@@ -245,68 +252,6 @@ export function _workerRuntime(channel: _WorkerChannel): void {
     return tools;
   }
 
-  // ---- gatherLimited ----
-  async function gatherLimited(
-    tasks: Iterable<() => Promise<unknown>> | AsyncIterable<() => Promise<unknown>>,
-    limit = 10,
-    options?: { settle?: boolean },
-  ): Promise<unknown[]> {
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new RangeError(
-        `gatherLimited: limit must be a positive integer, got ${inspect(limit)}`,
-      );
-    }
-    const t = tasks as Partial<Iterable<unknown> & AsyncIterable<unknown>> | null;
-    const iterator = t?.[Symbol.asyncIterator]?.() ?? t?.[Symbol.iterator]?.();
-    if (!iterator) {
-      throw new TypeError(
-        "gatherLimited: tasks must be an iterable or async iterable of functions, e.g. items.map((x) => () => tool(x))",
-      );
-    }
-    const settle = options?.settle === true;
-    const results: unknown[] = [];
-    let index = 0;
-    let stopped = false;
-    let pulling: Promise<unknown> = Promise.resolve();
-    // Pulls are chained so an async iterator is never asked for two items at once.
-    const next = (): Promise<IteratorResult<unknown>> => {
-      const p = pulling.then(() => iterator.next() as Promise<IteratorResult<unknown>>);
-      pulling = p.catch(() => {});
-      return p;
-    };
-    const lane = async (): Promise<void> => {
-      while (!stopped) {
-        const step = await next();
-        if (step.done || stopped) return;
-        const task = step.value;
-        const i = index++;
-        if (typeof task !== "function") {
-          stopped = true;
-          const what = task instanceof Promise
-            ? "a Promise, which has already started, so the limit cannot apply"
-            : inspect(task);
-          throw new TypeError(
-            `gatherLimited: task ${i} is ${what}; pass functions that start the work, e.g. items.map((x) => () => tool(x))`,
-          );
-        }
-        try {
-          const value = await task();
-          results[i] = settle ? { status: "fulfilled", value } : value;
-        } catch (reason) {
-          if (!settle) {
-            stopped = true;
-            throw reason;
-          }
-          results[i] = { status: "rejected", reason };
-        }
-      }
-    };
-    const lanes: Promise<void>[] = [];
-    for (let i = 0; i < limit; i++) lanes.push(lane());
-    await Promise.all(lanes);
-    return results;
-  }
-
   function dynamicImport(specifier: unknown, tools: Record<string, unknown>): Promise<unknown> {
     const s = String(specifier);
     if (s === "codemode:tools") {
@@ -421,32 +366,14 @@ export function _workerRuntime(channel: _WorkerChannel): void {
     for (const [name, value] of Object.entries(tools)) scope[name] = value;
     scope.print = print;
     scope.console = fakeConsole;
-    scope.gatherLimited = gatherLimited;
+    scope.gatherLimited = makeGatherLimited((v) => inspect(v));
     scope.searchTools = (query: unknown, options?: unknown) =>
       callTool("searchTools", { query, ...(typeof options === "object" ? options : {}) });
     scope.__codemode_import__ = (s: unknown) => dynamicImport(s, tools);
-    // A plain function, not an arrow, so `new Worker(...)` gets this message too.
-    const refuse = (what: string) =>
-      function () {
-        throw new Error(
-          `${what} is not available in codemode programs: the sandbox has no files, network, environment or processes; use the tools instead`,
-        );
-      };
-    scope.Worker = refuse("Worker");
     // The raw channel, as the program's own `postMessage`: whatever it sends, the host checks
     // like any other message (it cannot do more than the runtime does for it).
     scope.postMessage = (message: unknown) => send(message);
-    // Deno's internals (`Deno[Deno.internal].core`) would give the program raw ops: `evalContext`
-    // past the eval ban, reads of stdin, writes to stdout. Everything the runtime needs from them
-    // was taken above.
-    try {
-      const internal = (Deno as unknown as { internal: symbol }).internal;
-      delete (Deno as unknown as Record<symbol, unknown>)[internal];
-      Object.defineProperty(Deno, "internal", { value: undefined, ...LOCKED });
-    } catch {
-      // Not configurable on this Deno: permissions and the frame token still hold.
-    }
-    const stop = (what: string) => () => {
+    lockDown(scope, (what: string) => () => {
       end(
         false,
         new Error(
@@ -454,26 +381,7 @@ export function _workerRuntime(channel: _WorkerChannel): void {
         ),
       );
       throw new Error(`${what} ended the run`);
-    };
-    scope.close = stop("close()");
-    try {
-      Object.defineProperty(Deno, "exit", { value: stop("Deno.exit()"), ...LOCKED });
-      // Signalling its own process would kill it before the output printed so far has left.
-      Object.defineProperty(Deno, "kill", { value: stop("Deno.kill()"), ...LOCKED });
-    } catch {
-      // Not configurable: the main isolate reports the Worker's end instead.
-    }
-    try {
-      const silent = { write: refuse("Deno.stdout"), writeSync: refuse("Deno.stdout") };
-      Object.defineProperty(Deno, "stdout", { value: silent, ...LOCKED });
-      Object.defineProperty(Deno, "stderr", { value: silent, ...LOCKED });
-      Object.defineProperty(Deno, "stdin", {
-        value: { read: refuse("Deno.stdin"), readSync: refuse("Deno.stdin") },
-        ...LOCKED,
-      });
-    } catch {
-      // Not configurable on this Deno: the host's frame token still keeps the channel safe.
-    }
+    });
     // Track pending timeouts so the run waits for them (intervals would never end; not tracked).
     const settled = (id: unknown) => {
       timeouts.delete(id);
@@ -512,21 +420,6 @@ export function _workerRuntime(channel: _WorkerChannel): void {
         realClearImmediate(handle);
         settled(handle);
       };
-    }
-    // Deno's Node-compatible `process` would hand out stdio (`process.stdout`) and built-in
-    // modules (`process.getBuiltinModule("node:vm")` evaluates strings despite the eval ban).
-    const noProcess = new Proxy(Object.freeze({}), {
-      get: (_t, key) => {
-        if (typeof key === "symbol") return undefined;
-        throw new Error(
-          `process.${key} is not available in codemode programs: the sandbox has no files, network, environment or processes; use the tools instead`,
-        );
-      },
-    });
-    try {
-      Object.defineProperty(scope, "process", { value: noProcess, ...LOCKED });
-    } catch {
-      // Not configurable: the child's lack of permissions still refuses what `process` reaches.
     }
     programUrl = blob(js);
     try {
