@@ -446,8 +446,10 @@ host while the sandbox starts the program, so it adds little wall time; no outpu
 runs before it passes. Each run gets a fresh process whose code is cold by design (one program per
 process, never reused), so the sandbox side alone is ~3–4 ms: the 2 ms goal needs less than a process
 boundary and a module load cost here. A tool call crosses the process boundary twice; a bare pipe round
-trip between two idle Deno processes measures ~0.45 ms here (0.2 ms back to back), which bounds the
-sequential figure. The Worker owns the channel (no relay isolate): that removed a thread wake and a
+trip between a Deno host and a permission-less Worker in a child that reads its own stdin and answers
+with \`writeSync\` (the channel's own path) measures 0.14 ms back to back and 0.4–0.5 ms after 100 ms
+idle here, which bounds the sequential figure: codemode's own work per call (validation, JSON, call
+site, promise) adds 0.1–0.2 ms on top. The Worker owns the channel (no relay isolate): that removed a thread wake and a
 re-serialisation per message, about 0.8 ms of each run's start and half of each call's round trip.
 `;
     const md = [

@@ -262,6 +262,11 @@ for (;;) memory.grow(160);`,
     expect: { kind: ["limit", "memory"], outputIncludes: "before" },
   },
   {
+    name: "a message flood of one repeated call id",
+    program: `print("before");\nfor (;;) postMessage({ t: "call", id: 1, tool: "echo", a: "{}" });`,
+    expect: { kind: ["limit", "memory"], outputIncludes: "before" },
+  },
+  {
     name: "10,000 concurrent tool calls",
     program:
       `print("before");\nawait Promise.all(Array.from({ length: 10_000 }, (_, i) => echo({ i })));`,

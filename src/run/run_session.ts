@@ -296,11 +296,10 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
 
   const onCall = (m: Extract<_ChildMessage, { t: "call" }>) => {
     const id = m.id;
-    if (!Number.isSafeInteger(id) || seenIds.has(id)) {
-      return; // A forged or repeated id: the real runtime never sends one, so nobody waits for it.
-    }
-    seenIds.add(id);
+    // Every call counts against the budget, a repeated id too, so a flood of them ends.
     calls++;
+    const repeated = seenIds.has(id);
+    seenIds.add(id);
     if (calls > limits.maxToolCalls) {
       finish({
         kind: "limit",
@@ -309,6 +308,8 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       });
       return;
     }
+    // A repeated id: the real runtime never sends one, so nobody waits for its answer.
+    if (repeated) return;
     const name = m.tool;
     const isHelper = Object.hasOwn(o.helpers, name);
     if (!registry.byProgramName.has(name) && !isHelper) {
