@@ -13,6 +13,7 @@ import { _stubsFor } from "../sandbox/stubs.ts";
 import { _closeNames } from "../program/similar_names.ts";
 import type { _ToolRegistry } from "../tools/registry.ts";
 import type { Diagnostic, RunError, RunResult, ToolCallTrace } from "../types.ts";
+import { _isThenable, _pollutingKey, _thrownText } from "./call_checks.ts";
 import { _cleanText, _errorFromWire } from "./run_errors.ts";
 
 /** What the compiler hands the sandbox (see `src/program/compile.ts`). */
@@ -51,54 +52,6 @@ export interface _SessionOptions {
 
 /** Output the host keeps beyond the limit before it calls the program a flood and stops it. */
 const FLOOD_CHARS = 4_000_000;
-
-/**
- * The first key path that could pollute a prototype in a handler that deep-merges its input:
- * `__proto__` anywhere, or `constructor` holding `prototype`. Walks without recursion and without
- * a depth cut-off, so nesting cannot hide a key (parsed JSON has no cycles).
- */
-function pollutingKey(value: unknown): string | undefined {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v !== "object" || v === null) continue;
-    if (Array.isArray(v)) {
-      for (const item of v) stack.push(item);
-      continue;
-    }
-    for (const key of Object.keys(v)) {
-      const child = (v as Record<string, unknown>)[key];
-      if (key === "__proto__") return "__proto__";
-      if (
-        key === "constructor" && typeof child === "object" && child !== null &&
-        Object.hasOwn(child, "prototype")
-      ) {
-        return "constructor.prototype";
-      }
-      stack.push(child);
-    }
-  }
-  return undefined;
-}
-
-/** Whether `value` is a promise or another thenable (duck-typed, as `await` does). */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
-  try {
-    return typeof (value as { then?: unknown }).then === "function";
-  } catch {
-    return false;
-  }
-}
-
-/** What a handler threw, as text; never throws itself (a thrown value may defeat `String`). */
-function thrownText(err: unknown): string {
-  try {
-    return String(err instanceof Error ? err.message : err) || "failed without a message";
-  } catch {
-    return "failed with an error that cannot be shown as text";
-  }
-}
 
 /** Runs one program in `sandbox` and resolves when the run is over and the process is gone. */
 export function _runSession(o: _SessionOptions): Promise<RunResult> {
@@ -230,7 +183,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       inflight.delete(id);
       if (controller) controllers.delete(controller);
       if (failure === undefined) deliver(id, value, entry);
-      else replyError(id, thrownText(failure));
+      else replyError(id, _thrownText(failure));
       entry.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
       o.onToolCall?.(entry);
     };
@@ -241,7 +194,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       done(undefined, err ?? "failed without a message");
       return undefined;
     }
-    if (!isThenable(value)) {
+    if (!_isThenable(value)) {
       done(value);
       return undefined;
     }
@@ -274,7 +227,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     try {
       json = JSON.stringify(value === undefined ? null : value);
     } catch (err) {
-      replyError(id, `returned a value that cannot be sent to the program (${thrownText(err)})`);
+      replyError(id, `returned a value that cannot be sent to the program (${_thrownText(err)})`);
       return;
     }
     if (json === undefined) {
@@ -337,7 +290,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       replyError(id, "arguments were not valid JSON");
       return;
     }
-    const polluting = pollutingKey(input);
+    const polluting = _pollutingKey(input);
     if (polluting !== undefined) {
       replyError(id, `arguments may not contain the key "${polluting}"; rename that field`);
       return;
