@@ -185,11 +185,15 @@ const module = new WebAssembly.Module(new Uint8Array(${JSON.stringify(WASM_LOOP)
     program:
       `print("before");\nconst all: unknown[] = [];\nfor (;;) all.push({ n: all.length, list: [1, 2, 3] });`,
     expect: { kind: "memory", messageIncludes: MEMORY, outputIncludes: "before" },
+    // V8 collects hard before it gives up on a full heap of small objects: 0.5–4 s here.
+    options: { limits: { timeoutMs: 15_000 } },
   },
   {
     name: "a Map bomb",
     program: `print("before");\nconst m = new Map();\nfor (let i = 0; ; i++) m.set(i, { i });`,
     expect: { kind: "memory", messageIncludes: MEMORY, outputIncludes: "before" },
+    // V8 collects hard before it gives up on a full heap of small objects: 0.5–4 s here.
+    options: { limits: { timeoutMs: 15_000 } },
   },
   {
     name: "an ArrayBuffer bomb (untouched)",

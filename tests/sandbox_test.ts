@@ -169,10 +169,12 @@ Deno.test("_jsonDeeperThan counts nesting outside strings only", () => {
   }
 });
 
-Deno.test("_childMessage admits the four message shapes and copies only their fields", () => {
+Deno.test("_childMessage admits the four message shapes with exactly their fields", () => {
   const rows: [unknown, unknown][] = [
-    [{ t: "ready", extra: 1 }, { t: "ready" }],
-    [{ t: "out", s: "hi", x: 1 }, { t: "out", s: "hi" }],
+    [{ t: "ready" }, { t: "ready" }],
+    [{ t: "out", s: "hi" }, { t: "out", s: "hi" }],
+    [{ t: "out", s: "", padding: "x".repeat(1000) }, null],
+    [{ t: "end", ok: false, cut: 0, error: { message: "m", extra: 1 } }, null],
     [{ t: "out", s: 5 }, null],
     [{ t: "call", id: 3, tool: "echo", a: "{}" }, { t: "call", id: 3, tool: "echo", a: "{}" }],
     [{ t: "call", id: 1.5, tool: "echo", a: "{}" }, null],

@@ -663,6 +663,35 @@ await shout({});`,
       toolCalls: { shout: 2 },
     },
     {
+      name: "calls waiting for a slot cannot park unbounded arguments on the host",
+      program: `const big = "x".repeat(99_000);
+const calls = Array.from({ length: 400 }, (_, i) =>
+  hang({ s: big + i }).then(() => "answered", (e) => (e as Error).message));
+print(await Promise.race(calls.slice(1)));
+throw new Error("done");`,
+      options: { limits: { maxConcurrentCalls: 1 } },
+      expect: {
+        kind: "runtime",
+        messageIncludes: "done",
+        outputIncludes: "too many calls are waiting with large arguments",
+      },
+      toolCalls: { hang: 1 },
+    },
+    {
+      name:
+        "a ready message or an unknown field during a run is dropped, and a flood of them ends it",
+      program: `print("before");
+postMessage({ t: "ready" });
+postMessage({ t: "out", s: "hidden", pad: 1 });
+print("after");
+for (;;) postMessage({ t: "out", s: "", pad: "x".repeat(10_000) });`,
+      expect: {
+        kind: "runtime",
+        messageIncludes: /message channel/,
+        outputIncludes: "before\nafter\n",
+      },
+    },
+    {
       name: "a species hook on Uint8Array sees none of the channel's buffers",
       program: `const seen: number[] = [];
 class Spy extends Uint8Array {

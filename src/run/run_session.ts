@@ -50,6 +50,9 @@ export interface _SessionOptions {
   onToolCall?: (trace: ToolCallTrace) => void;
 }
 
+/** Bytes of arguments that may wait for a call slot (at least twice `maxArgumentBytes`). */
+const QUEUED_BYTES = 32 * 1024 * 1024;
+
 /** Output the host keeps beyond the limit before it calls the program a flood and stops it. */
 const FLOOD_CHARS = 4_000_000;
 
@@ -65,7 +68,11 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
   let toolResultBytes = 0;
   const trace: ToolCallTrace[] = [];
   const seenIds = new Set<number>();
-  const queue: (() => Promise<void> | undefined)[] = [];
+  const queue: { start: () => Promise<void> | undefined; bytes: number }[] = [];
+  // Arguments of calls waiting for a slot, held parsed: capped so a program cannot park
+  // maxToolCalls × maxArgumentBytes on the host.
+  let queuedBytes = 0;
+  const maxQueuedBytes = Math.max(QUEUED_BYTES, 2 * limits.maxArgumentBytes);
   let running = 0;
   let finished = false;
   let finalError: RunError | undefined;
@@ -111,7 +118,9 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
   const pump = () => {
     while (running < limits.maxConcurrentCalls && queue.length > 0 && !finished) {
       running++;
-      const inFlight = queue.shift()!();
+      const next = queue.shift()!;
+      queuedBytes -= next.bytes;
+      const inFlight = next.start();
       if (inFlight === undefined) running--;
       else {
         inFlight.then(() => {
@@ -302,7 +311,17 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
         return;
       }
     }
-    queue.push(() => execute(id, name, input, bytes));
+    if (queuedBytes + bytes > maxQueuedBytes) {
+      replyError(
+        id,
+        `too many calls are waiting with large arguments (over ${
+          Math.round(maxQueuedBytes / 1024 / 1024)
+        } MB queued); start fewer at once, e.g. gatherLimited(tasks, 4)`,
+      );
+      return;
+    }
+    queuedBytes += bytes;
+    queue.push({ start: () => execute(id, name, input, bytes), bytes });
     pump();
   };
 

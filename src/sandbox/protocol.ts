@@ -58,6 +58,20 @@ export type _HostMessage =
   | { t: "res"; id: number; ok: false; e: string }
   | { t: "resv"; r: { t: "res"; id: number; ok: boolean; v?: unknown; e?: string }[] };
 
+/** The fields each child message may have. */
+const FIELDS = new Map<unknown, readonly string[]>([
+  ["ready", ["t"]],
+  ["out", ["t", "s"]],
+  ["call", ["t", "id", "tool", "a"]],
+  ["end", ["t", "ok", "cut", "error"]],
+]);
+const ERROR_FIELDS = ["name", "message", "stack", "tool", "kind"];
+
+function onlyKeys(value: Record<string, unknown>, allowed: readonly string[]): boolean {
+  for (const key of Object.keys(value)) if (!allowed.includes(key)) return false;
+  return true;
+}
+
 /** Longest error text the host keeps from the sandbox. */
 const MAX_ERROR_CHARS = 16_384;
 
@@ -74,6 +88,10 @@ function errorText(value: unknown, fallback?: string): string | undefined {
 export function _childMessage(value: unknown): _ChildMessage | null {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
   const m = value as Record<string, unknown>;
+  // Exactly the runtime's fields: a field the host would ignore could still be megabytes it
+  // had to read, uncounted.
+  const allowed = FIELDS.get(m.t);
+  if (allowed === undefined || !onlyKeys(m, allowed)) return null;
   switch (m.t) {
     case "ready":
       return { t: "ready" };
@@ -89,6 +107,7 @@ export function _childMessage(value: unknown): _ChildMessage | null {
       const e = m.error;
       if (typeof e !== "object" || e === null) return { t: "end", ok: m.ok === true, cut };
       const w = e as Record<string, unknown>;
+      if (Array.isArray(e) || !onlyKeys(w, ERROR_FIELDS)) return null;
       return {
         t: "end",
         ok: m.ok === true,
