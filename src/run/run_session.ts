@@ -90,8 +90,11 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     clearTimeout(deadline);
     o.signal?.removeEventListener("abort", onAbort);
     runAbort.abort(new Error("the run has ended"));
-    sandbox.kill();
-    if (ended) settle();
+    // A program that ended by itself has nothing left to stop: its process goes after the result.
+    if (ended) {
+      sandbox.retire();
+      settle();
+    } else sandbox.kill();
   };
 
   const deadline = setTimeout(() => {

@@ -79,7 +79,7 @@ export class _SandboxPool {
 
   /** Process ids of the processes idle or running now (not those already being killed). */
   get pids(): number[] {
-    return [...this.#live].filter((p) => !p.killed && !p.done).map((p) => p.pid);
+    return [...this.#live].filter((p) => !p.retired && !p.done).map((p) => p.pid);
   }
 
   /** Kills every process, idle or running, and waits for them to be gone. */

@@ -169,6 +169,7 @@ export class _SandboxProcess {
   #flushing = false;
   #stderr = "";
   #killed = false;
+  #retiring: ReturnType<typeof setTimeout> | undefined;
   #status: Deno.CommandStatus | null = null;
   // Two decoders: stderr is decoded as a stream, and half a character left there must not be
   // glued onto the next frame.
@@ -201,6 +202,7 @@ export class _SandboxProcess {
     const stderrDone = this.#readStderr();
     this.exited = (async () => {
       const status = await child.status;
+      clearTimeout(this.#retiring);
       await Promise.allSettled([stdoutDone, stderrDone]);
       this.#status = status;
       reject(
@@ -356,6 +358,7 @@ export class _SandboxProcess {
 
   /** Ends the process at once (SIGKILL). Safe to call more than once. */
   kill(): void {
+    clearTimeout(this.#retiring);
     if (this.#killed || this.#status) return;
     this.#killed = true;
     try {
@@ -363,5 +366,21 @@ export class _SandboxProcess {
     } catch {
       // Already gone.
     }
+  }
+
+  /**
+   * Ends a process whose program has finished: it is at once no longer counted as live, and is
+   * killed on the next macrotask unless it has exited by itself by then (the runtime ends its
+   * process after its last message). A SIGKILL here takes 0.1–5 ms of the host's thread, which
+   * this keeps off the path of the run's result.
+   */
+  retire(): void {
+    if (this.#killed || this.#status || this.#retiring !== undefined) return;
+    this.#retiring = setTimeout(() => this.kill(), 0);
+  }
+
+  /** Whether `retire()` or `kill()` was called: the process runs no more program code. */
+  get retired(): boolean {
+    return this.#killed || this.#retiring !== undefined;
   }
 }

@@ -327,6 +327,9 @@ export function _workerRuntime(
     if (ended) return;
     ended = true;
     send({ t: "end", ok, cut, error: ok ? undefined : capped(wireError(err)) }, true);
+    // The end has been written; the process has nothing left to do. Ending it here spares the
+    // host a kill on the path of the run's result.
+    postToMain("exit");
   }
 
   scope.addEventListener("unhandledrejection", (e) => {
