@@ -632,6 +632,24 @@ Deno.test("a fire-and-forget tool call's .then(print) still prints before the ru
   assert.equal(result.calls, 3);
 });
 
+Deno.test("a failed tool call is placed at its call, or in a burst at the line that awaits it", async () => {
+  const fail = tool("fail", (input: { i?: number }) => {
+    if ((input.i ?? 1) > 0) throw new Error("nope");
+    return "fine";
+  });
+  await using cm = new CodeMode({ tools: [fail], check: "off" });
+  const lone = await cm.run(`print(1);\nawait fail({});`);
+  assert.deepEqual([lone.error?.kind, lone.error?.line], ["tool", 2]);
+  // The first call of a synchronous stretch records its site; later ones of the burst are placed
+  // by the code awaiting them.
+  const burst = await cm.run(
+    `const calls = [0, 1, 2].map((i) =>\n  fail({ i }));\nprint("waiting");\nawait Promise.all(calls);`,
+  );
+  assert.equal(burst.output, "waiting\n");
+  assert.deepEqual([burst.error?.kind, burst.error?.line], ["tool", 4]);
+  assert.match(burst.error!.message, /fail: nope/);
+});
+
 Deno.test("run() lets every promise chain the program left behind finish before it ends", async () => {
   // The run ends one macrotask after the last call settles; each row is a chain that a cheaper
   // "tick" (a MessageChannel message) cut short about one run in three.

@@ -27,6 +27,8 @@ export interface _WorkerChannel {
    * is not JSON data.
    */
   send(message: unknown, urgent?: boolean): void;
+  /** Whether this synchronous stretch has already sent a non-urgent message (a burst is on). */
+  bursting(): boolean;
   /**
    * Reads host frames until stdin closes: `onMessage` gets each message after the first (the
    * token), `onClosed` runs once the host has gone.
@@ -202,5 +204,5 @@ export function _workerChannel(): _WorkerChannel {
     })();
   }
 
-  return { send, listen };
+  return { send, listen, bursting: () => burst };
 }
