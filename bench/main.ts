@@ -441,7 +441,8 @@ Worker's own stdin reader 0.4 ms; Worker set-up (globals, blob URL) 0.1–0.4 ms
 program's blob module 1.7–2.1 ms (0.4 ms back to back, 1.1 ms after 20 ms idle, measured alone in a
 Worker: Deno's module loader, not codemode); output and the end back to the host 0.1–0.3 ms each; one
 \`setImmediate\` turn before the end (0.06 ms) so every promise callback the program left has run; the
-host's end handling (kill, result) 0.3–0.6 ms. With the check on, the type check (~2 ms) runs on the
+host's end handling 0.2–0.4 ms (the process then exits by itself: a SIGKILL on this path took 0.1–5 ms of
+the host's thread, so it is only a safety net one macrotask later). With the check on, the type check (~2 ms) runs on the
 host while the sandbox starts the program, so it adds little wall time; no output is seen and no tool
 runs before it passes. Each run gets a fresh process whose code is cold by design (one program per
 process, never reused), so the sandbox side alone is ~3–4 ms: the 2 ms goal needs less than a process
