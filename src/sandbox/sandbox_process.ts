@@ -257,7 +257,9 @@ export class _SandboxProcess {
         this.#dropped++;
         this.#droppedBytes += body.length;
         if (this.#dropped > MAX_DROPPED || this.#droppedBytes > MAX_DROPPED_BYTES) {
-          this.#violate(`more than ${MAX_DROPPED} messages the host does not accept`);
+          this.#violate(
+            `a flood of messages the host does not accept (${this.#dropped} messages, ${this.#droppedBytes} bytes)`,
+          );
         }
         return;
       }
