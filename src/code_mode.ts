@@ -14,10 +14,14 @@ import { searchTools } from "./describe/search_tools.ts";
 import { toolDeclarations } from "./describe/tool_declarations.ts";
 import { _resolveLimits, type Limits } from "./limits.ts";
 import { ProgramCompiler } from "./program/compile.ts";
+import { _failedResult } from "./run/run_result.ts";
 import { type _GateResult, _runSession } from "./run/run_session.ts";
 import { _SandboxPool } from "./sandbox/pool.ts";
 import { _ToolRegistry } from "./tools/registry.ts";
 import type { Diagnostic, RunError, RunResult, Tool, ToolCallTrace } from "./types.ts";
+
+/** Milliseconds a tenant's pool waits without a run before it closes its processes. */
+const IDLE_MS = 30_000;
 
 /** How strictly a program is type-checked before it runs. */
 export type CheckMode = "error" | "warn" | "off";
@@ -50,10 +54,16 @@ export interface CodeModeOptions {
    */
   check?: CheckMode;
   /**
-   * Sandbox processes kept started and waiting, so a run does not pay process start-up.
+   * Sandbox Workers kept started and warm, so a run does not wait for one (each holds ~10 MB).
    * @default {2}
    */
   poolSize?: number;
+  /**
+   * Runs one sandbox process hosts at once, each in its own Worker. Runs share processes only
+   * within a tenant (see {@linkcode RunOptions.tenant}).
+   * @default {16}
+   */
+  runsPerProcess?: number;
   /**
    * The `deno` executable that hosts sandboxes.
    * @default {Deno.execPath()}
@@ -103,6 +113,15 @@ export interface RunOptions {
    * @default {undefined}
    */
   onToolCall?: (call: ToolCallTrace) => void;
+  /**
+   * Who the run is for. Runs of one tenant may share a sandbox process (each still in its own
+   * Worker, with its own heap limit); runs of different tenants never do. A hostile program can
+   * at worst disturb runs of its own tenant: its process's buffers and wasm memory are shared,
+   * and a busy loop keeps a core of it until the process ends. Give each caller (an MCP
+   * session, a user) its own tenant.
+   * @default {""}
+   */
+  tenant?: string;
 }
 
 /**
@@ -157,9 +176,10 @@ export class CodeMode implements AsyncDisposable {
   #limits: Limits;
   #check: CheckMode;
   #poolSize: number;
+  #runsPerProcess: number;
   #denoPath: string | undefined;
   #describeThreshold: number;
-  #pools = new Map<number, _SandboxPool>();
+  #pools = new Map<string, _SandboxPool>();
   #compiler = new ProgramCompiler();
   #closed = false;
   #running = new Set<Promise<RunResult>>();
@@ -180,6 +200,13 @@ export class CodeMode implements AsyncDisposable {
       throw new RangeError(`poolSize must be a non-negative integer, got ${String(poolSize)}`);
     }
     this.#poolSize = poolSize;
+    const runsPerProcess = options.runsPerProcess ?? 16;
+    if (!Number.isInteger(runsPerProcess) || runsPerProcess < 1 || runsPerProcess > 256) {
+      throw new RangeError(
+        `runsPerProcess must be an integer from 1 to 256, got ${String(runsPerProcess)}`,
+      );
+    }
+    this.#runsPerProcess = runsPerProcess;
     this.#denoPath = options.denoPath;
     this.#describeThreshold = options.describeThreshold ?? 40;
   }
@@ -276,11 +303,15 @@ export class CodeMode implements AsyncDisposable {
       ? _resolveLimits({ ...this.#limits, ...options.limits })
       : this.#limits;
     const registry = this.#registry;
-    // Checked before a sandbox is taken: a bad mode must not strand a started process.
+    // Checked before a sandbox is taken: a bad mode must not strand a started Worker.
     const check = _checkMode(options.check ?? this.#check);
-    const pool = this.#pool(limits.memoryMb);
-    // Start fetching a sandbox while the program compiles.
-    const taking = pool.take(options.signal);
+    const tenant = options.tenant ?? "";
+    if (typeof tenant !== "string") {
+      throw new TypeError(`tenant must be a string, got ${typeof tenant}`);
+    }
+    const pool = this.#pool(tenant);
+    // Start fetching a Worker while the program compiles.
+    const taking = pool.take(limits.memoryMb, options.signal);
     taking.catch(() => {});
     // Every stage but the type check runs now; the check runs while the sandbox starts the
     // program, and the session lets no tool run and no output out until it has passed.
@@ -290,32 +321,37 @@ export class CodeMode implements AsyncDisposable {
       check,
       maxProgramBytes: limits.maxProgramBytes,
     });
+    const spentMs = performance.now() - startedAt;
     if (!outcome.ok) {
-      taking.then((p) => p.kill(), () => {});
-      return _failed(outcome.error, startedAt, outcome.diagnostics);
+      taking.then((slot) => {
+        slot.stop();
+        pool.release();
+      }, () => {});
+      return _failedResult(outcome.error, startedAt, outcome.diagnostics);
     }
-    let sandbox;
+    let slot;
     try {
-      sandbox = await taking;
+      slot = await taking;
     } catch (err) {
       const cancelled = options.signal?.aborted;
-      return _failed({
+      return _failedResult({
         kind: cancelled ? "timeout" : "runtime",
         message: cancelled
           ? `the run was cancelled before it started: ${String(options.signal?.reason)}`
           : `could not start a sandbox: ${
-            (err as Error).message
-          }; check that "deno" runs on this machine`,
+            (err as Error)?.message ?? String(err)
+          }; check that "deno" runs on this machine and that it may start processes and threads`,
       }, startedAt);
     }
     const tools = [...registry.tools];
     const gate = "check" in outcome ? Promise.withResolvers<_GateResult>() : undefined;
     const session = _runSession({
-      sandbox,
+      slot,
       program: outcome.program,
       registry,
       limits,
       startedAt,
+      spentMs,
       signal: options.signal,
       gate: gate?.promise,
       diagnostics: "diagnostics" in outcome ? outcome.diagnostics : undefined,
@@ -340,17 +376,27 @@ export class CodeMode implements AsyncDisposable {
           : { ok: false, error: checked.error, diagnostics: checked.diagnostics },
       );
     }
-    return await session;
+    try {
+      return await session;
+    } finally {
+      pool.release();
+    }
   }
 
-  #pool(memoryMb: number): _SandboxPool {
-    let pool = this.#pools.get(memoryMb);
+  #pool(tenant: string): _SandboxPool {
+    let pool = this.#pools.get(tenant);
     if (pool === undefined) {
-      pool = new _SandboxPool(
-        { denoPath: this.#denoPath ?? Deno.execPath(), memoryMb },
-        this.#poolSize,
-      );
-      this.#pools.set(memoryMb, pool);
+      pool = new _SandboxPool({
+        denoPath: this.#denoPath ?? Deno.execPath(),
+        slots: this.#runsPerProcess,
+        memoryMb: this.#limits.memoryMb,
+        warm: this.#poolSize,
+        idleMs: IDLE_MS,
+      });
+      const created = pool;
+      // A tenant's pool goes once idle; the CodeMode's own ("") stays, emptied.
+      if (tenant !== "") created.onIdle = () => this.#pools.delete(tenant);
+      this.#pools.set(tenant, pool);
     }
     return pool;
   }
@@ -363,7 +409,7 @@ export class CodeMode implements AsyncDisposable {
    */
   warmUp(): void {
     if (this.#closed) return;
-    this.#pool(this.#limits.memoryMb).warm();
+    this.#pool("").warm();
     this.#compiler.warm({
       declarations: this.declarations(),
       toolNames: this.#registry.programNames,
@@ -371,7 +417,7 @@ export class CodeMode implements AsyncDisposable {
       .catch(() => {});
   }
 
-  /** Process ids of the sandbox processes alive now (for monitoring and tests). */
+  /** Process ids of the sandbox processes alive now and taking runs (for monitoring and tests). */
   get sandboxPids(): number[] {
     return [...this.#pools.values()].flatMap((p) => p.pids);
   }
@@ -399,20 +445,4 @@ function _checkMode(mode: string): CheckMode {
     throw new TypeError(`check must be "error", "warn" or "off", got ${JSON.stringify(mode)}`);
   }
   return mode;
-}
-
-function _failed(error: RunError, startedAt: number, diagnostics?: Diagnostic[]): RunResult {
-  const result: RunResult = {
-    ok: false,
-    output: "",
-    error,
-    calls: 0,
-    stats: {
-      durationMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
-      toolResultBytes: 0,
-      outputBytes: 0,
-    },
-  };
-  if (diagnostics?.length) result.diagnostics = diagnostics;
-  return result;
 }

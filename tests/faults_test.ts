@@ -83,6 +83,7 @@ function faultTools(state: ToolState): Tool[] {
     tool("give_function", () => () => 1),
     tool("give_bigint", () => ({ n: 10n })),
     tool("give_cycle", () => cycle),
+    tool("give_nested_function", () => ({ f: () => 1 })),
     tool("give_symbol", () => Symbol("s")),
   ];
 }
@@ -391,20 +392,22 @@ await stuck({});`,
     },
   },
   {
-    name: "a tool that returns a BigInt",
-    program: `print("before");\nawait give_bigint({});`,
-    expect: {
-      kind: "tool",
-      messageIncludes: /give_bigint: returned a value that cannot be sent.*BigInt/,
-      outputIncludes: "before",
-    },
+    // Values cross as structured clones: a BigInt and a cycle arrive as themselves.
+    name: "a tool that returns a BigInt (it arrives as one)",
+    program: `const { n } = await give_bigint({});\nprint(typeof n, n + 1n);`,
+    expect: { kind: "ok", outputIncludes: "bigint 11" },
   },
   {
-    name: "a tool that returns a cycle",
-    program: `print("before");\nawait give_cycle({});`,
+    name: "a tool that returns a cycle (it arrives as one)",
+    program: `const c = await give_cycle({});\nprint(c.self === c);`,
+    expect: { kind: "ok", outputIncludes: "true" },
+  },
+  {
+    name: "a tool that returns an object holding a function",
+    program: `print("before");\nawait give_nested_function({});`,
     expect: {
       kind: "tool",
-      messageIncludes: /give_cycle: returned a value that cannot be sent.*circular/,
+      messageIncludes: /give_nested_function: returned a value that cannot be sent.*could not be cloned/,
       outputIncludes: "before",
     },
   },

@@ -1,31 +1,42 @@
 /**
- * The sandbox below `CodeMode`: the child's command line, the child → host frame reader, the
- * process pool, and a child that outlives nothing. Real `deno` child processes throughout.
+ * The sandbox below `CodeMode`: the process's command line, the chunk and record readers, the
+ * message checks, the value codec, the pool, slots shared by runs of one tenant, and a process
+ * that outlives nothing. Real `deno` child processes throughout.
  */
 
 import assert from "node:assert/strict";
+import v8 from "node:v8";
+import { _ChunkReader, _RecordStream } from "../src/sandbox/chunk_reader.ts";
 import { _SandboxPool } from "../src/sandbox/pool.ts";
-import {
-  _childMessage,
-  _encodeHostFrame,
-  _jsonDeeperThan,
-  _MAGIC,
-  _MAX_FRAME_BYTES,
-  _TOKEN_BYTES,
-} from "../src/sandbox/protocol.ts";
-import { _FrameReader, _sandboxCommand } from "../src/sandbox/sandbox_process.ts";
-import { processAlive as alive } from "./_fixtures/sandbox_watch.ts";
+import { _childMessage, _jsonDeeperThan, _WIRE } from "../src/sandbox/protocol.ts";
+import { _SandboxProcess, _sandboxCommand } from "../src/sandbox/sandbox_process.ts";
+import type { _SandboxSlot, _SlotEnd } from "../src/sandbox/sandbox_slot.ts";
+import { _isPlainJson } from "../src/sandbox/value_codec.ts";
+import { processAlive as alive, workerThreads } from "./_fixtures/sandbox_watch.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function frame(token: Uint8Array, body: string | Uint8Array, size?: number): Uint8Array {
-  const bytes = typeof body === "string" ? encoder.encode(body) : body;
-  const out = new Uint8Array(24 + bytes.length);
-  out.set(_MAGIC, 0);
+/** A child → host chunk for `slot` carrying `payload`. */
+function chunk(token: Uint8Array, slot: number, payload: string | Uint8Array, size?: number) {
+  const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
+  const out = new Uint8Array(_WIRE.chunkHeaderBytes + bytes.length);
+  out.set(_WIRE.magic, 0);
   out.set(token, 4);
-  new DataView(out.buffer).setUint32(20, size ?? bytes.length);
-  out.set(bytes, 24);
+  const view = new DataView(out.buffer);
+  view.setUint16(20, slot);
+  view.setUint16(22, size ?? bytes.length);
+  out.set(bytes, _WIRE.chunkHeaderBytes);
+  return out;
+}
+
+/** A record of a slot's stream: `[u32 length][u8 kind][body]`. */
+function record(body: string, kind: number = _WIRE.kindJson): Uint8Array {
+  const bytes = encoder.encode(body);
+  const out = new Uint8Array(_WIRE.recordHeaderBytes + bytes.length);
+  new DataView(out.buffer).setUint32(0, bytes.length);
+  out[4] = kind;
+  out.set(bytes, _WIRE.recordHeaderBytes);
   return out;
 }
 
@@ -40,118 +51,117 @@ function join(...parts: (Uint8Array | string)[]): Uint8Array {
   return out;
 }
 
-const TOKEN = crypto.getRandomValues(new Uint8Array(_TOKEN_BYTES));
+const TOKEN = crypto.getRandomValues(new Uint8Array(_WIRE.tokenBytes));
 const WRONG = TOKEN.map((b, i) => i === 7 ? b ^ 0xff : b);
 
 Deno.test("_sandboxCommand() starts deno with no permissions, no prompt, no remote or npm imports", () => {
-  const { cmd, args } = _sandboxCommand({ denoPath: "/opt/deno/bin/deno", memoryMb: 128 });
+  const { cmd, args } = _sandboxCommand({ denoPath: "/opt/deno/bin/deno", slots: 8, memoryMb: 128 });
   const all = [cmd, ...args];
   assert.deepEqual(all.filter((a) => /^--allow|^-A$|^--unsafely/.test(a)), []);
   for (const flag of ["--no-prompt", "--no-remote", "--no-npm", "--no-config", "--no-lock"]) {
     assert.ok(args.includes(flag), `${flag} missing from ${args.join(" ")}`);
   }
-  assert.ok(
-    args.some((a) => a.startsWith("--v8-flags=") && a.includes("--max-old-space-size=128")),
-  );
+  assert.ok(args.some((a) => a.includes("--disallow-code-generation-from-strings")));
   assert.ok(args.at(-1)!.startsWith("data:text/javascript;base64,"), "the child's code is inline");
+  // The command line is visible to every local user: it must hold no secret, and stay short.
+  assert.ok(args.at(-1)!.length < 64 * 1024, `the main module is ${args.at(-1)!.length} bytes`);
   const denoAt = all.indexOf("/opt/deno/bin/deno");
   assert.equal(all[denoAt + 1], "run");
   if (cmd !== "/opt/deno/bin/deno") {
-    // Linux with prlimit: an OS cap on data (ArrayBuffer, wasm) on top of the heap limit.
+    // Linux with prlimit: an OS cap on data (heaps, ArrayBuffer, wasm) for the whole process.
     assert.match(cmd, /prlimit$/);
-    assert.equal(args[0], `--data=${(1100 + 128) * 1024 * 1024}`);
+    assert.match(args[0], /^--data=\d+$/);
     assert.equal(denoAt, 2);
   }
 });
 
-interface FrameCase {
+interface ChunkCase {
   name: string;
   chunks: Uint8Array[];
-  bodies: string[];
+  payloads: [number, string][];
   stray?: number;
 }
 
-const ONE = frame(TOKEN, '{"t":"out","s":"one"}');
-const TWO = frame(TOKEN, '{"t":"out","s":"two"}');
-const FORGED = frame(WRONG, '{"t":"end","ok":true,"cut":0}');
-const FORGED_HUGE = frame(WRONG, "{}", 0xffffffff);
+const ONE = chunk(TOKEN, 3, "one");
+const TWO = chunk(TOKEN, 5, "two");
+const FORGED = chunk(WRONG, 3, "forged");
+const FORGED_HUGE = chunk(WRONG, 3, "{}", 0xffff);
 const NOISE = join("hello\0\0", new Uint8Array([0x00, 0x43, 0x4d]), "\n");
 
 function bytewise(bytes: Uint8Array): Uint8Array[] {
   return [...bytes].map((b) => new Uint8Array([b]));
 }
 
-const FRAME_CASES: FrameCase[] = [
-  { name: "one frame", chunks: [ONE], bodies: ['{"t":"out","s":"one"}'], stray: 0 },
+const CHUNK_CASES: ChunkCase[] = [
+  { name: "one chunk", chunks: [ONE], payloads: [[3, "one"]], stray: 0 },
   {
-    name: "two frames in one chunk",
+    name: "two chunks of two slots in one read",
     chunks: [join(ONE, TWO)],
-    bodies: ['{"t":"out","s":"one"}', '{"t":"out","s":"two"}'],
+    payloads: [[3, "one"], [5, "two"]],
     stray: 0,
   },
   {
-    name: "stray bytes around and between frames (zero bytes and a partial magic included)",
+    name: "stray bytes around and between chunks (zero bytes and a partial magic included)",
     chunks: [join(NOISE, ONE, NOISE, TWO, NOISE)],
-    bodies: ['{"t":"out","s":"one"}', '{"t":"out","s":"two"}'],
-    stray: 2 * NOISE.length,
+    payloads: [[3, "one"], [5, "two"]],
   },
   {
-    name: "a forged frame with a wrong token",
+    name: "a forged chunk with a wrong token",
     chunks: [join(FORGED, ONE)],
-    bodies: ['{"t":"out","s":"one"}'],
+    payloads: [[3, "one"]],
     stray: FORGED.length,
   },
   {
-    name: "a forged header claiming 4 GB",
+    name: "a forged header claiming more than a chunk holds",
     chunks: [join(FORGED_HUGE, ONE)],
-    bodies: ['{"t":"out","s":"one"}'],
-    stray: FORGED_HUGE.length,
+    payloads: [[3, "one"]],
   },
   {
-    name: "the real magic with a truncated token before a real frame",
-    chunks: [join(_MAGIC, TOKEN.subarray(0, 10), ONE)],
-    bodies: ['{"t":"out","s":"one"}'],
-    stray: 14,
+    name: "the real magic with a truncated token before a real chunk",
+    chunks: [join(_WIRE.magic as number[] as unknown as Uint8Array, TOKEN.subarray(0, 10), ONE)],
+    payloads: [[3, "one"]],
   },
   {
     name: "everything split byte by byte",
     chunks: bytewise(join(NOISE, FORGED, ONE, NOISE, TWO)),
-    bodies: ['{"t":"out","s":"one"}', '{"t":"out","s":"two"}'],
+    payloads: [[3, "one"], [5, "two"]],
   },
   {
-    name: "a frame split inside its header and its body",
-    chunks: [
-      ONE.subarray(0, 10),
-      ONE.subarray(10, 30),
-      join(ONE.subarray(30), TWO.subarray(0, 5)),
-      TWO.subarray(5),
-    ],
-    bodies: ['{"t":"out","s":"one"}', '{"t":"out","s":"two"}'],
-    stray: 0,
-  },
-  {
-    name: "a long stray run with no frame, then a frame",
+    name: "a long stray run with no chunk, then a chunk",
     chunks: [encoder.encode("x".repeat(5000)), new Uint8Array(100), ONE],
-    bodies: ['{"t":"out","s":"one"}'],
+    payloads: [[3, "one"]],
     stray: 5100,
   },
 ];
 
-Deno.test("_FrameReader passes only frames with the run's token and skips everything else", () => {
-  for (const c of FRAME_CASES) {
-    const reader = new _FrameReader(TOKEN);
-    const bodies: string[] = [];
-    for (const chunk of c.chunks) reader.push(chunk, (b) => bodies.push(decoder.decode(b)));
-    assert.deepEqual(bodies, c.bodies, c.name);
+Deno.test("_ChunkReader passes only chunks with the process's token and skips everything else", () => {
+  for (const c of CHUNK_CASES) {
+    const reader = new _ChunkReader(TOKEN);
+    const got: [number, string][] = [];
+    for (const bytes of c.chunks) {
+      reader.push(new Uint8Array(bytes), (slot, p) => got.push([slot, decoder.decode(p)]));
+    }
+    assert.deepEqual(got, c.payloads, c.name);
     if (c.stray !== undefined) assert.equal(reader.strayBytes, c.stray, c.name);
   }
 });
 
-Deno.test("_FrameReader refuses a frame with the real token that claims more than the frame limit", () => {
-  const reader = new _FrameReader(TOKEN);
+Deno.test("_RecordStream rebuilds records split across chunks and refuses one over its limit", () => {
+  const stream = new _RecordStream(1000);
+  const all = join(record('{"t":"out","s":"a"}'), record("x".repeat(900)), record("{}"));
+  const got: string[] = [];
+  // Cut at every size from 1 to 64 bytes: records arrive whole, in order.
+  for (let size = 1; size <= 64; size += 7) {
+    got.length = 0;
+    const s = new _RecordStream(1000);
+    for (let at = 0; at < all.length; at += size) {
+      s.push(all.subarray(at, at + size), (_kind, body) => got.push(decoder.decode(body)));
+    }
+    assert.deepEqual(got.map((g) => g.length), [19, 900, 2], `cut every ${size} bytes`);
+  }
   assert.throws(
-    () => reader.push(frame(TOKEN, "{}", _MAX_FRAME_BYTES + 1), () => {}),
-    (err: unknown) => err instanceof RangeError && /over the \d+-byte limit/.test(err.message),
+    () => stream.push(record("y".repeat(1001)), () => {}),
+    (err: unknown) => err instanceof RangeError && /over the 1000-byte limit/.test(err.message),
   );
 });
 
@@ -169,7 +179,7 @@ Deno.test("_jsonDeeperThan counts nesting outside strings only", () => {
   }
 });
 
-Deno.test("_childMessage admits the four message shapes with exactly their fields", () => {
+Deno.test("_childMessage admits the runtime's message shapes with exactly their fields", () => {
   const rows: [unknown, unknown][] = [
     [{ t: "ready" }, { t: "ready" }],
     [{ t: "out", s: "hi" }, { t: "out", s: "hi" }],
@@ -177,8 +187,12 @@ Deno.test("_childMessage admits the four message shapes with exactly their field
     [{ t: "end", ok: false, cut: 0, error: { message: "m", extra: 1 } }, null],
     [{ t: "out", s: 5 }, null],
     [{ t: "call", id: 3, tool: "echo", a: "{}" }, { t: "call", id: 3, tool: "echo", a: "{}" }],
+    [{ t: "call", id: 3, tool: "echo", v: new Map() }, { t: "call", id: 3, tool: "echo", v: new Map() }],
+    [{ t: "call", id: 3, tool: "echo", a: "{}", v: 1 }, null],
     [{ t: "call", id: 1.5, tool: "echo", a: "{}" }, null],
     [{ t: "call", id: 2, tool: "echo", a: {} }, null],
+    [{ t: "ack", n: 262144 }, { t: "ack", n: 262144 }],
+    [{ t: "ack", n: -1 }, null],
     [{ t: "end", ok: true, cut: -4 }, { t: "end", ok: true, cut: 0 }],
     [
       { t: "end", ok: false, cut: 3, error: { name: { toString: "x" }, message: 7 } },
@@ -197,111 +211,226 @@ Deno.test("_childMessage admits the four message shapes with exactly their field
     ],
     [{ t: "res" }, null],
     [[{ t: "ready" }], null],
+    [new Map([["t", "ready"]]), null],
     [0, null],
   ];
   for (const [input, expected] of rows) {
-    assert.deepEqual(_childMessage(input), expected, JSON.stringify(input));
+    assert.deepEqual(_childMessage(input), expected, String(JSON.stringify(input)));
   }
 });
 
-Deno.test("_SandboxPool replaces taken processes, and close() kills idle ones", async () => {
-  const pool = new _SandboxPool({ denoPath: Deno.execPath(), memoryMb: 64 }, 2);
-  const seen = new Set<number>();
+Deno.test("_isPlainJson takes the JSON path only for values JSON gives back unchanged", () => {
+  const cycle: Record<string, unknown> = {};
+  cycle.self = cycle;
+  const rows: [string, unknown, boolean][] = [
+    ["a string", "x", true],
+    ["nested plain data", { a: [1, "b", null, true, { c: 2.5 }] }, true],
+    ["a null-prototype object", Object.assign(Object.create(null), { a: 1 }), true],
+    ["-0", -0, false],
+    ["NaN", NaN, false],
+    ["undefined in an object", { a: undefined }, false],
+    ["a hole in an array", [1, , 3], false],
+    ["a Uint8Array", new Uint8Array([1]), false],
+    ["a Date", new Date(0), false],
+    ["a Map", new Map(), false],
+    ["a BigInt", 1n, false],
+    ["an object with toJSON", { toJSON: () => 1 }, false],
+    ["a class instance", new (class X {})(), false],
+    ["a cycle (gives up at its budget)", cycle, false],
+  ];
+  for (const [name, value, plain] of rows) {
+    assert.equal(_isPlainJson(value, 1000), plain, name);
+  }
+});
+
+/** Runs raw JavaScript in a slot and resolves with its messages and how it ended. */
+function runRaw(slot: _SandboxSlot, js: string): Promise<{ out: string; end?: _SlotEnd }> {
+  const { promise, resolve } = Promise.withResolvers<{ out: string; end?: _SlotEnd }>();
+  let out = "";
+  slot.start({
+    message(m) {
+      if (m.t === "out") out += m.s;
+      if (m.t === "end") resolve({ out });
+    },
+    ended: (end) => resolve({ out, end }),
+  }, {
+    t: "run",
+    js,
+    imports: [],
+    stubs: [],
+    tools: [],
+    maxOutputChars: 10_000,
+    maxArgumentBytes: 10_000,
+  });
+  return promise;
+}
+
+Deno.test("_SandboxPool keeps Workers warm in one shared, permission-less process, and close() ends it", async () => {
+  const pool = new _SandboxPool({
+    denoPath: Deno.execPath(),
+    slots: 4,
+    memoryMb: 64,
+    warm: 2,
+    idleMs: Infinity,
+  });
+  let pid = 0;
   try {
     pool.warm();
-    const first = pool.pids;
-    assert.equal(first.length, 2);
-    first.forEach((pid) => seen.add(pid));
-
-    const taken = await pool.take();
-    assert.ok(first.includes(taken.pid), "take() hands out a pre-started process");
+    assert.equal(pool.pids.length, 1, "one process for both warm Workers");
+    [pid] = pool.pids;
+    const a = await pool.take(64);
+    const b = await pool.take(64);
     // Its environment is cleared and its command line carries no permission.
-    const cmdline = Deno.readTextFileSync(`/proc/${taken.pid}/cmdline`).split("\0");
+    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
     assert.ok(cmdline.includes("--no-prompt"), cmdline.join(" "));
-    assert.deepEqual(cmdline.filter((a) => /^--allow|^-A$/.test(a)), []);
-    const environ = Deno.readTextFileSync(`/proc/${taken.pid}/environ`).split("\0").filter(Boolean);
+    assert.deepEqual(cmdline.filter((x) => /^--allow|^-A$/.test(x)), []);
+    const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").filter(Boolean);
     assert.deepEqual(environ.map((e) => e.split("=")[0]).sort(), [
       "DENO_NO_UPDATE_CHECK",
       "NO_COLOR",
     ]);
-
-    taken.kill();
-    await taken.exited;
-    assert.equal(alive(taken.pid), false);
-    const after = pool.pids;
-    assert.equal(after.length, 2, "a replacement started when the taken process ended");
-    assert.ok(!after.includes(taken.pid));
-    after.forEach((pid) => seen.add(pid));
-    assert.equal(seen.size, 3);
+    assert.equal(Deno.realPathSync(`/proc/${pid}/cwd`), "/", "the sandbox starts in /");
+    // Two runs at once, each in its own Worker of the same process, each with its own globals.
+    const [ra, rb] = await Promise.all([
+      runRaw(a, `globalThis.mine = "a"; await new Promise((r) => setTimeout(r, 50)); print(globalThis.mine);`),
+      runRaw(b, `print(typeof globalThis.mine);`),
+    ]);
+    assert.deepEqual([ra.out, rb.out], ["a\n", "undefined\n"]);
+    pool.release();
+    pool.release();
+    assert.deepEqual(pool.pids, [pid], "the process is kept for the next runs");
   } finally {
     await pool.close();
   }
-  for (const pid of seen) assert.equal(alive(pid), false, `sandbox ${pid} outlived close()`);
-  assert.equal(pool.liveCount, 0);
-  await assert.rejects(pool.take(), TypeError);
+  assert.equal(alive(pid), false, `sandbox ${pid} outlived close()`);
+  await assert.rejects(pool.take(64), TypeError);
 });
 
-Deno.test("_SandboxPool of one starts the replacement as soon as its process is taken", async () => {
-  const pool = new _SandboxPool({ denoPath: Deno.execPath(), memoryMb: 64 }, 1);
+Deno.test("a slot is reused only after its Worker is gone; a stopped Worker that spins drains its process", async () => {
+  const process = new _SandboxProcess({ denoPath: Deno.execPath(), slots: 2, memoryMb: 64 });
   try {
-    const taken = await pool.take();
-    assert.deepEqual(pool.pids.length, 2);
-    const [spare] = pool.pids.filter((pid) => pid !== taken.pid);
-    assert.ok(alive(spare));
-    taken.kill();
-    await taken.exited;
-    assert.deepEqual(pool.pids, [spare]);
+    await process.ready;
+    // A Worker that ends by itself frees its slot: the next Worker gets a fresh, empty ring.
+    const first = process.openSlot(64)!;
+    await first.ready;
+    const firstIndex = first.index;
+    assert.deepEqual(await runRaw(first, `print("first")`), { out: "first\n" });
+    while (process.busySlots > 0) await new Promise((r) => setTimeout(r, 10));
+    const second = process.openSlot(64)!;
+    assert.equal(second.index, firstIndex, "the freed slot is reused");
+    await second.ready;
+    assert.deepEqual(await runRaw(second, `print("second")`), { out: "second\n" });
+
+    // A co-tenant keeps running while its neighbour spins and is stopped.
+    while (process.busySlots > 0) await new Promise((r) => setTimeout(r, 10));
+    const spinner = process.openSlot(64)!;
+    const neighbour = process.openSlot(64)!;
+    await Promise.all([spinner.ready, neighbour.ready]);
+    neighbour.taken = true;
+    spinner.taken = true;
+    const ended = Promise.withResolvers<_SlotEnd>();
+    spinner.start({
+      message(m) {
+        // Once it spins, stop it, as a run's deadline would.
+        if (m.t === "out") spinner.stop();
+      },
+      ended: ended.resolve,
+    }, {
+      t: "run",
+      js: `print("spinning"); for (;;) {}`,
+      imports: [],
+      stubs: [],
+      tools: [],
+      maxOutputChars: 1000,
+      maxArgumentBytes: 1000,
+    });
+    assert.equal((await ended.promise).why, "stopped");
+    // Its thread is still there, so the process takes no new run, yet the neighbour finishes.
+    while (!process.draining) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(process.openSlot(64), undefined, "a draining process opens no slot");
+    assert.ok(workerThreads(process.pid) >= 1);
+    const done = await runRaw(neighbour, `await new Promise((r) => setTimeout(r, 50)); print("neighbour")`);
+    assert.equal(done.out, "neighbour\n");
+    // With its last run over, the draining process ends.
+    await process.exited;
   } finally {
-    await pool.close();
+    process.kill();
+    await process.exited;
   }
-  assert.equal(pool.liveCount, 0);
 });
 
-/** A sandbox child started by hand, so the test can close its stdin instead of killing it. */
-async function withRawChild(
-  body: (child: Deno.ChildProcess, writer: WritableStreamDefaultWriter<Uint8Array>, frames: {
-    next(predicate: (m: Record<string, unknown>) => boolean): Promise<void>;
-  }) => Promise<void>,
-): Promise<Deno.CommandStatus> {
-  const { cmd, args } = _sandboxCommand({ denoPath: Deno.execPath(), memoryMb: 64 });
+Deno.test("a stopped run's unread results never reach the next run in its slot", async () => {
+  const process = new _SandboxProcess({ denoPath: Deno.execPath(), slots: 1, memoryMb: 64 });
+  try {
+    await process.ready;
+    const slot = process.openSlot(64)!;
+    await slot.ready;
+    const ended = Promise.withResolvers<void>();
+    slot.start({ message() {}, ended: () => ended.resolve() }, {
+      t: "run",
+      js: `await new Promise(() => {});`,
+      imports: [],
+      stubs: [],
+      tools: [],
+      maxOutputChars: 1000,
+      maxArgumentBytes: 1000,
+    });
+    // Answers to calls it never made, left in its ring when it is stopped.
+    for (let id = 1; id <= 5; id++) slot.sendResult(`{"t":"res","id":${id},"ok":true,"v":"secret"}`);
+    slot.stop();
+    await ended.promise;
+    while (process.busySlots > 0) await new Promise((r) => setTimeout(r, 10));
+    const next = process.openSlot(64)!;
+    await next.ready;
+    const r = await runRaw(
+      next,
+      `let heard = 0; addEventListener("message", () => heard++);
+await new Promise((r) => setTimeout(r, 100));
+print("heard", heard);`,
+    );
+    assert.equal(r.out, "heard 0\n");
+  } finally {
+    process.kill();
+    await process.exited;
+  }
+});
+
+Deno.test("structured clones cross the channel both ways: the host reads what the runtime writes", () => {
+  const value = { bytes: new Uint8Array([1, 2]), when: new Date(5), m: new Map([[1, 2]]), big: 3n };
+  const back = v8.deserialize(v8.serialize({ t: "call", id: 1, tool: "x", v: value }));
+  assert.deepEqual(_childMessage(back), { t: "call", id: 1, tool: "x", v: value });
+});
+
+/** A sandbox process started by hand, so the test can close its stdin instead of killing it. */
+Deno.test("a sandbox process whose host closes its stdin exits by itself", async () => {
+  const { cmd, args } = _sandboxCommand({ denoPath: Deno.execPath(), slots: 1, memoryMb: 64 });
   const child = new Deno.Command(cmd, {
     args,
     stdin: "piped",
     stdout: "piped",
     stderr: "null",
     clearEnv: true,
-    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
   }).spawn();
   // Only a hang-breaker: if the child never exits, end the test instead of hanging it.
   const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const messages: Record<string, unknown>[] = [];
-  let changed = Promise.withResolvers<void>();
-  const reading = (async () => {
-    const reader = new _FrameReader(TOKEN);
-    for await (const chunk of child.stdout) {
-      reader.push(chunk, (b) => messages.push(JSON.parse(decoder.decode(b))));
-      changed.resolve();
-      changed = Promise.withResolvers<void>();
-    }
-    changed.resolve();
-  })();
-  const writer = child.stdin.getWriter();
   try {
-    await writer.write(_encodeHostFrame({ t: "init", token: [...TOKEN] }));
-    let exited = false;
-    child.status.then(() => (exited = true));
-    await body(child, writer, {
-      async next(predicate) {
-        while (!messages.some(predicate)) {
-          if (exited) throw new Error(`the child exited early: ${JSON.stringify(messages)}`);
-          await Promise.race([changed.promise, child.status]);
-        }
-      },
-    });
+    const writer = child.stdin.getWriter();
+    const init = encoder.encode(JSON.stringify({ t: "init", token: [...TOKEN], slots: 1, worker: "" }));
+    const frame = new Uint8Array(_WIRE.frameHeaderBytes + init.length);
+    new DataView(frame.buffer).setUint32(0, init.length);
+    new DataView(frame.buffer).setUint16(4, _WIRE.controlSlot);
+    frame.set(init, _WIRE.frameHeaderBytes);
+    await writer.write(frame);
+    // Wait for its hello, then hang up.
+    const reader = new _ChunkReader(TOKEN);
+    let hello = false;
+    for await (const bytes of child.stdout) {
+      reader.push(bytes, (slot) => (hello ||= slot === _WIRE.controlSlot));
+      if (hello) break;
+    }
     await writer.close();
     const status = await child.status;
-    await reading;
-    return status;
+    assert.equal(status.success, true, JSON.stringify(status));
   } finally {
     clearTimeout(guard);
     try {
@@ -310,20 +439,11 @@ async function withRawChild(
       // Already gone: the expected case.
     }
     await child.status;
-    await writer.close().catch(() => {});
-    await reading.catch(() => {});
+    await child.stdout.cancel().catch(() => {});
   }
-}
-
-Deno.test("a sandbox child whose parent closes its stdin exits by itself", async () => {
-  const status = await withRawChild(async (_child, _writer, frames) => {
-    await frames.next((m) => m.t === "ready");
-  });
-  assert.equal(status.success, true, JSON.stringify(status));
-  assert.equal(status.signal, null);
 });
 
-Deno.test("a sandbox child exits when its host dies, even while its program spins", async () => {
+Deno.test("a sandbox process exits when its host dies, even while its program spins", async () => {
   const host = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("./_fixtures/spinning_host.ts", import.meta.url).pathname],
     stdout: "piped",
@@ -357,7 +477,13 @@ Deno.test("below the compiler, a real import() in the sandbox still reaches noth
     return new Response("export default 1;", { headers: { "content-type": "text/javascript" } });
   });
   const local = `http://127.0.0.1:${server.addr.port}/x.js`;
-  const pool = new _SandboxPool({ denoPath: Deno.execPath(), memoryMb: 128 }, 1);
+  const pool = new _SandboxPool({
+    denoPath: Deno.execPath(),
+    slots: 4,
+    memoryMb: 128,
+    warm: 1,
+    idleMs: Infinity,
+  });
   const cases: [string, RegExp][] = [
     [local, /net access|import access|Requires/],
     ["file:///etc/passwd", /read access/],
@@ -372,13 +498,14 @@ Deno.test("below the compiler, a real import() in the sandbox still reaches noth
           ? `m.spawnSync("true");\nprint("imported");`
           : `print("imported");`);
       const result = await _runSession({
-        sandbox: await pool.take(),
+        slot: await pool.take(128),
         program: { js, imports: [], mapPosition: (line, column) => ({ line, column }) },
         registry: new _ToolRegistry([]),
         limits: _resolveLimits({ timeoutMs: 10_000 }),
         helpers: {},
         startedAt: performance.now(),
       });
+      pool.release();
       assert.equal(result.ok, false, `${specifier}: ${result.output}`);
       assert.equal(result.output, "before\n", specifier);
       assert.match(result.error!.message, expected, `${specifier}: ${result.error!.message}`);

@@ -7,13 +7,16 @@
 /**
  * The first key path that could pollute a prototype in a handler that deep-merges its input:
  * `__proto__` anywhere, or `constructor` holding `prototype`. Walks without recursion and without
- * a depth cut-off, so nesting cannot hide a key (parsed JSON has no cycles).
+ * a depth cut-off, so nesting cannot hide a key; an object met twice (a cycle, which structured
+ * clones can carry) is walked once.
  */
 export function _pollutingKey(value: unknown): string | undefined {
   const stack: unknown[] = [value];
+  const seen = new Set<object>();
   while (stack.length > 0) {
     const v = stack.pop();
-    if (typeof v !== "object" || v === null) continue;
+    if (typeof v !== "object" || v === null || seen.has(v)) continue;
+    seen.add(v);
     if (Array.isArray(v)) {
       for (const item of v) stack.push(item);
       continue;
@@ -29,6 +32,40 @@ export function _pollutingKey(value: unknown): string | undefined {
       }
       stack.push(child);
     }
+  }
+  return undefined;
+}
+
+/**
+ * Why arguments cannot be handed to a tool, or `undefined`: a value that refers to itself (a
+ * structured clone can carry one; a schema validator or a tool would recurse forever on it).
+ * One pass, without recursion.
+ */
+export function _cyclicArgument(value: unknown): string | undefined {
+  // Iterative depth-first walk keeping the objects on the current path.
+  const onPath = new Set<object>();
+  const done = new Set<object>();
+  const stack: { v: unknown; exit: boolean }[] = [{ v: value, exit: false }];
+  while (stack.length > 0) {
+    const { v, exit } = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (exit) {
+      onPath.delete(v);
+      done.add(v);
+      continue;
+    }
+    if (onPath.has(v)) {
+      return "arguments refer to themselves (a circular structure); pass plain data";
+    }
+    if (done.has(v)) continue;
+    onPath.add(v);
+    stack.push({ v, exit: true });
+    const children = v instanceof Map
+      ? [...v.keys(), ...v.values()]
+      : v instanceof Set
+      ? [...v]
+      : Object.values(v);
+    for (const child of children) stack.push({ v: child, exit: false });
   }
   return undefined;
 }

@@ -1,18 +1,26 @@
 /**
- * The source of a sandbox child process, built once from its serialised functions: the main
- * isolate's `_childRuntime`, and for the program's Worker `_workerChannel`, `_workerRuntime`,
- * `_makeGatherLimited` and `_lockDown`.
+ * The source of a sandbox process, built once from its serialised functions: the main module
+ * (`_childMain`, with the router `_childRouter` inside it as a `data:` URL) goes on the command
+ * line; the program Worker's module (`_workerChannel`, `_workerRuntime` and its parts) is sent
+ * in the host's first frame, so the command line stays short.
  *
  * @module
  */
 
-import { _childRuntime } from "./child_runtime.ts";
+import { _childMain } from "./child_main.ts";
+import { _childRouter } from "./child_router.ts";
+import { _WIRE } from "./protocol.ts";
+import { _isPlainJson } from "./value_codec.ts";
+import { _makeCalls } from "./worker_calls.ts";
 import { _workerChannel } from "./worker_channel.ts";
 import { _makeGatherLimited } from "./worker_gather.ts";
 import { _lockDown } from "./worker_lockdown.ts";
+import { _makeOutput } from "./worker_output.ts";
 import { _workerRuntime } from "./worker_runtime.ts";
+import { _makeTimers } from "./worker_timers.ts";
 
-let cached: string | undefined;
+let mainUrl: string | undefined;
+let workerSource: string | undefined;
 
 function dataUrl(source: string): string {
   const bytes = new TextEncoder().encode(source);
@@ -24,16 +32,46 @@ function dataUrl(source: string): string {
 }
 
 /**
- * The child's main module as a `data:` URL. A `data:` main module needs no file and no read
+ * The process's main module as a `data:` URL. A `data:` main module needs no file and no read
  * permission, and works whether codemode itself was loaded from disk, JSR or a compiled binary.
  */
 export function _childModuleUrl(): string {
-  if (cached === undefined) {
-    // The channel is opened first, so it takes stdin and stdout before the runtime hides them.
-    const worker = dataUrl(
-      `(${_workerRuntime})((${_workerChannel})(), ${_makeGatherLimited}, ${_lockDown});`,
+  if (mainUrl === undefined) {
+    const wire = JSON.stringify(_WIRE);
+    const router = dataUrl(`(${_childRouter})(${wire});`);
+    mainUrl = dataUrl(
+      `import { Worker as NodeWorker } from "node:worker_threads";\n` +
+        `(${_childMain})(${wire}, ${JSON.stringify(router)}, NodeWorker);`,
     );
-    cached = dataUrl(`(${_childRuntime.toString()})(${JSON.stringify(worker)});`);
   }
-  return cached;
+  return mainUrl;
+}
+
+/** The program Worker's module source (the main isolate turns it into a `data:` URL). */
+export function _workerModuleSource(): string {
+  if (workerSource === undefined) {
+    const wire = JSON.stringify(_WIRE);
+    // The channel is opened first, so it takes stdout and the ring before the runtime hides them;
+    // `Deno.exit` (in a Worker it ends the Worker) is taken before the lock-down replaces it.
+    workerSource = `import v8 from "node:v8";
+import { parentPort, workerData } from "node:worker_threads";
+// Waiting on the ring (Atomics.waitAsync) does not keep a Worker alive; a port listener does.
+parentPort.on("message", () => {});
+const wire = ${wire};
+const exit = Deno.exit.bind(Deno, 0);
+const channel = (${_workerChannel})(wire, workerData, {
+  serialize: v8.serialize.bind(v8),
+  deserialize: v8.deserialize.bind(v8),
+});
+(${_workerRuntime})(wire, channel, {
+  makeOutput: ${_makeOutput},
+  makeCalls: ${_makeCalls},
+  makeTimers: ${_makeTimers},
+  makeGatherLimited: ${_makeGatherLimited},
+  lockDown: ${_lockDown},
+  isPlainJson: ${_isPlainJson},
+}, exit);
+`;
+  }
+  return workerSource;
 }

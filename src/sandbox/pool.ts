@@ -1,93 +1,163 @@
 /**
- * A small pool of pre-started sandbox processes, so a run does not pay process start-up.
+ * The sandbox processes of one tenant (a `CodeMode`, or one MCP session): runs of one tenant
+ * share processes, runs of different tenants never do, so what a hostile program can disturb is
+ * its own tenant's runs. Keeps a few Workers started and warm, so a run does not wait for one,
+ * and closes what is idle.
  *
  * @module
  */
 
 import { _SandboxProcess, type _SandboxSpawnOptions } from "./sandbox_process.ts";
+import type { _SandboxSlot } from "./sandbox_slot.ts";
 
-/**
- * Keeps `size` sandbox processes started and ready. `take()` hands one out (it is never given
- * back: one program per process) and starts a replacement.
- */
+/** How a pool runs its processes. */
+export interface _PoolOptions {
+  /** Path of the `deno` executable. */
+  denoPath: string;
+  /** Runs one process hosts at once. */
+  slots: number;
+  /** Heap limit of a program in megabytes, for the Workers kept warm. */
+  memoryMb: number;
+  /** Workers kept started and warm. */
+  warm: number;
+  /** Milliseconds without a run after which warm Workers and empty processes are closed. */
+  idleMs: number;
+}
+
+/** A pool of sandbox processes for one tenant. */
 export class _SandboxPool {
-  #options: _SandboxSpawnOptions;
-  #size: number;
-  #idle: _SandboxProcess[] = [];
-  #live = new Set<_SandboxProcess>();
+  #options: _PoolOptions;
+  #processes = new Set<_SandboxProcess>();
+  #warm: _SandboxSlot[] = [];
+  #taken = 0;
   #closed = false;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Called once the pool has been idle for `idleMs` and closed what it kept. */
+  onIdle: () => void = () => {};
 
-  constructor(options: _SandboxSpawnOptions, size: number) {
+  constructor(options: _PoolOptions) {
     this.#options = options;
-    this.#size = size;
   }
 
-  /** Starts the idle processes now instead of at the first run. */
+  /** Starts the warm Workers now instead of at the first run. Never throws. */
   warm(): void {
-    while (!this.#closed && this.#idle.length < this.#size) this.#idle.push(this.#spawn());
+    if (this.#closed) return;
+    this.#warm = this.#warm.filter((s) => s.spare);
+    try {
+      while (this.#warm.length < this.#options.warm) {
+        const slot = this.#open(this.#options.memoryMb);
+        this.#warm.push(slot);
+      }
+    } catch {
+      // Spawning failed (too many processes or files): the next take() reports it.
+    }
   }
 
-  #spawn(): _SandboxProcess {
-    const p = new _SandboxProcess(this.#options);
-    this.#live.add(p);
-    p.exited.then(() => {
-      this.#live.delete(p);
-      const i = this.#idle.indexOf(p);
-      if (i >= 0) this.#idle.splice(i, 1);
+  /** Opens a Worker in a process with room, starting a process if none has any. */
+  #open(memoryMb: number): _SandboxSlot {
+    for (const p of this.#processes) {
+      if (p.draining || p.unsure || p.options.memoryMb < memoryMb) continue;
+      const slot = p.openSlot(memoryMb);
+      if (slot) return slot;
+    }
+    const process = new _SandboxProcess({
+      denoPath: this.#options.denoPath,
+      slots: this.#options.slots,
+      memoryMb: Math.max(memoryMb, this.#options.memoryMb),
+    } satisfies _SandboxSpawnOptions);
+    this.#processes.add(process);
+    process.onChange = () => this.#changed(process);
+    process.exited.then(() => {
+      this.#processes.delete(process);
+      this.#warm = this.#warm.filter((s) => s.spare);
     });
-    return p;
+    return process.openSlot(memoryMb)!;
   }
 
-  /** A ready process for one run; its replacement starts in the background. */
-  async take(signal?: AbortSignal): Promise<_SandboxProcess> {
+  #changed(process: _SandboxProcess): void {
+    this.#warm = this.#warm.filter((s) => s.spare);
+    // A process that lost its warm Workers to draining leaves the pool short: refill elsewhere.
+    if (process.draining && !this.#closed && this.#taken > 0) this.warm();
+  }
+
+  /**
+   * A warm Worker for one run (taken: it serves that run only). Rejects when no process can be
+   * started, or when `signal` aborts first.
+   */
+  async take(memoryMb: number, signal?: AbortSignal): Promise<_SandboxSlot> {
     if (this.#closed) {
       throw new TypeError("CodeMode is closed: create a new CodeMode to run programs");
     }
-    let p = this.#idle.shift();
-    if (p === undefined || p.done) p = this.#spawn();
-    // Starting a process costs tens of milliseconds of CPU; while others wait idle, start the
-    // replacement once this run is over rather than on top of it.
-    if (this.#idle.length === 0) this.warm();
-    else p.exited.then(() => this.warm());
-    if (signal) {
-      let onAbort = () => {};
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason);
-        if (signal.aborted) onAbort();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      });
-      aborted.catch(() => {});
-      try {
-        await Promise.race([p.ready, aborted]);
-      } catch (err) {
-        p.kill();
-        throw err;
-      } finally {
-        // A long-lived signal must not collect one listener per run.
-        signal.removeEventListener("abort", onAbort);
-      }
-    } else {
-      await p.ready;
+    clearTimeout(this.#idleTimer);
+    this.#warm = this.#warm.filter((s) => s.spare);
+    const i = this.#warm.findIndex((s) => s.usable && s.memoryMb === memoryMb);
+    const slot = i >= 0 ? this.#warm.splice(i, 1)[0] : this.#open(memoryMb);
+    slot.taken = true;
+    this.#taken++;
+    this.warm();
+    try {
+      if (signal) {
+        let onAbort = () => {};
+        const aborted = new Promise<never>((_, reject) => {
+          onAbort = () => reject(signal.reason);
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        });
+        aborted.catch(() => {});
+        try {
+          await Promise.race([slot.ready, aborted]);
+        } finally {
+          // A long-lived signal must not collect one listener per run.
+          signal.removeEventListener("abort", onAbort);
+        }
+      } else await slot.ready;
+    } catch (err) {
+      slot.stop();
+      this.release();
+      throw err;
     }
-    return p;
+    return slot;
   }
 
-  /** Processes alive right now (idle or running). */
-  get liveCount(): number {
-    return this.#live.size;
+  /** A run that took a Worker is over (its slot ends by itself or was stopped). */
+  release(): void {
+    this.#taken = Math.max(0, this.#taken - 1);
+    if (this.#taken > 0 || this.#closed || this.#options.idleMs === Infinity) return;
+    clearTimeout(this.#idleTimer);
+    const timer = setTimeout(() => this.#shrink(), this.#options.idleMs);
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
   }
 
-  /** Process ids of the processes idle or running now (not those already being killed). */
+  #shrink(): void {
+    if (this.#taken > 0) return;
+    for (const p of this.#processes) p.kill();
+    this.#warm = [];
+    this.onIdle();
+  }
+
+  /** Process ids of the processes alive now (not those draining or ending). */
   get pids(): number[] {
-    return [...this.#live].filter((p) => !p.retired && !p.done).map((p) => p.pid);
+    return [...this.#processes].filter((p) => !p.done && !p.draining).map((p) => p.pid);
   }
 
-  /** Kills every process, idle or running, and waits for them to be gone. */
+  /** Processes alive now, draining ones included. */
+  get processes(): readonly _SandboxProcess[] {
+    return [...this.#processes];
+  }
+
+  /** Runs under way. */
+  get taken(): number {
+    return this.#taken;
+  }
+
+  /** Kills every process and waits for them to be gone. */
   async close(): Promise<void> {
     this.#closed = true;
-    const all = [...this.#live];
+    clearTimeout(this.#idleTimer);
+    const all = [...this.#processes];
     for (const p of all) p.kill();
     await Promise.all(all.map((p) => p.exited));
-    this.#idle = [];
+    this.#warm = [];
   }
 }

@@ -1,41 +1,39 @@
 /**
- * One sandbox child process as the host sees it: spawn, the framed channel, kill.
+ * One sandbox process as the host sees it: a permission-less child `deno` hosting up to `slots`
+ * runs at once, each in its own Worker. It spawns the child, writes frames to it, splits what it
+ * writes into its slots' streams, and reports how each slot and the process ended.
+ *
+ * A slot is reused only once its Worker's thread is proven gone. A Worker stopped while it spun
+ * (`worker.terminate()` cannot stop a busy loop) leaves its thread running: the process then
+ * *drains* — it takes no new runs, and is ended once the runs it still has are over.
  *
  * @module
  */
 
-import { _childModuleUrl } from "./child_source.ts";
-import {
-  type _ChildMessage,
-  _childMessage,
-  _encodeHostFrame,
-  type _HostMessage,
-  _jsonDeeperThan,
-  _MAGIC,
-  _MAX_FRAME_BYTES,
-  _TOKEN_BYTES,
-} from "./protocol.ts";
-
-/** Nesting of the deepest message the runtime sends (`end` with its `error` object). */
-const MAX_MESSAGE_DEPTH = 2;
-/** Malformed messages (wrong shape) dropped before the process counts as flooding. */
-const MAX_DROPPED = 1_000;
-/** Bytes of malformed messages dropped before the process counts as flooding. */
-const MAX_DROPPED_BYTES = 4 * 1024 * 1024;
+import { _childModuleUrl, _workerModuleSource } from "./child_source.ts";
+import { _ChunkReader } from "./chunk_reader.ts";
+import { type _ControlReport, _controlReport, type _ControlRequest, _WIRE } from "./protocol.ts";
+import { _SandboxSlot, type _SlotEnd } from "./sandbox_slot.ts";
 
 /** How a sandbox process is started. */
 export interface _SandboxSpawnOptions {
   /** Path of the `deno` executable. */
   denoPath: string;
-  /** Heap and buffer budget of the program in megabytes. */
+  /** Runs the process hosts at once. */
+  slots: number;
+  /** Heap limit of a program, in megabytes (the most any slot of this process may have). */
   memoryMb: number;
 }
 
 /**
- * V8 reserves about a gigabyte of writable address space at start-up (code range and cages);
- * RLIMIT_DATA above that caps `ArrayBuffer` and wasm memory, which the heap limit does not see.
+ * V8 and Deno reserve about a gigabyte of writable address space at start-up, and each Worker
+ * some more; RLIMIT_DATA above that caps what the process's programs hold together, including
+ * `ArrayBuffer` and wasm memory, which heap limits do not see.
  */
-const DATA_LIMIT_BASE_MB = 1100;
+const DATA_LIMIT_BASE_MB = 1150;
+const DATA_LIMIT_PER_SLOT_MB = 96;
+/** Runs' worth of memory (`memoryMb` each) the process's programs may hold beyond their heaps. */
+const DATA_LIMIT_SHARED_RUNS = 4;
 
 let prlimitPath: string | null | undefined;
 
@@ -53,7 +51,7 @@ function findPrlimit(): string | null {
   return prlimitPath;
 }
 
-/** The command line of a sandbox child: no permissions, no prompt, no remote or npm imports. */
+/** The command line of a sandbox process: no permissions, no prompt, no remote or npm imports. */
 export function _sandboxCommand(options: _SandboxSpawnOptions): { cmd: string; args: string[] } {
   const deno = [
     "run",
@@ -63,127 +61,58 @@ export function _sandboxCommand(options: _SandboxSpawnOptions): { cmd: string; a
     "--no-config",
     "--no-lock",
     "--quiet",
-    "--unstable-worker-options",
-    `--v8-flags=--max-old-space-size=${options.memoryMb},--disallow-code-generation-from-strings,--no-lazy`,
+    // The main isolate and the router are ours and small; programs get their own heap limit.
+    "--v8-flags=--max-old-space-size=64,--disallow-code-generation-from-strings",
     _childModuleUrl(),
   ];
   const prlimit = findPrlimit();
   if (prlimit === null) return { cmd: options.denoPath, args: deno };
-  const dataBytes = (DATA_LIMIT_BASE_MB + options.memoryMb) * 1024 * 1024;
-  return { cmd: prlimit, args: [`--data=${dataBytes}`, options.denoPath, ...deno] };
+  const dataMb = DATA_LIMIT_BASE_MB + options.slots * DATA_LIMIT_PER_SLOT_MB +
+    Math.min(options.slots, DATA_LIMIT_SHARED_RUNS) * options.memoryMb;
+  return { cmd: prlimit, args: [`--data=${dataMb * 1024 * 1024}`, options.denoPath, ...deno] };
 }
 
-/** Removes every frame in `data`, handing each to `onFrame`; returns the bytes not yet framed. */
-export class _FrameReader {
-  #token: Uint8Array;
-  #chunks: Uint8Array[] = [];
-  #total = 0;
-  #need = 24;
-  /** Bytes seen on stdout that were not frames (the program wrote to stdout itself). */
-  strayBytes = 0;
-  /** Largest frame body accepted; a larger one is a protocol violation (`RangeError`). */
-  maxFrameBytes: number = _MAX_FRAME_BYTES;
+/** Bytes from ended slots after which the process is ended (their Worker would not stop). */
+const MAX_ORPHAN_BYTES = 4 * 1024 * 1024;
 
-  constructor(token: Uint8Array) {
-    this.#token = token;
-  }
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
-  push(chunk: Uint8Array, onFrame: (body: Uint8Array) => void): void {
-    this.#chunks.push(chunk);
-    this.#total += chunk.length;
-    if (this.#total < this.#need) return;
-    const buf = this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks, this.#total);
-    let offset = 0;
-    this.#need = 24;
-    while (buf.length - offset >= 24) {
-      if (!this.#isHeader(buf, offset)) {
-        // Not a frame: skip to the next place a real header could start.
-        const next = this.#findHeader(buf, offset + 1);
-        this.strayBytes += (next < 0 ? buf.length - 23 : next) - offset;
-        offset = next < 0 ? buf.length - 23 : next;
-        if (next < 0) break;
-        continue;
-      }
-      const size = new DataView(buf.buffer, buf.byteOffset + offset + 20, 4).getUint32(0);
-      if (size > this.maxFrameBytes) {
-        throw new RangeError(
-          `a message of ${size} bytes, over the ${this.maxFrameBytes}-byte limit for this run`,
-        );
-      }
-      if (buf.length - offset < 24 + size) {
-        this.#need = 24 + size;
-        break;
-      }
-      onFrame(buf.subarray(offset + 24, offset + 24 + size));
-      offset += 24 + size;
-    }
-    const rest = buf.subarray(offset);
-    this.#chunks = rest.length ? [rest] : [];
-    this.#total = rest.length;
-  }
-
-  #isHeader(buf: Uint8Array, at: number): boolean {
-    for (let i = 0; i < 4; i++) if (buf[at + i] !== _MAGIC[i]) return false;
-    for (let i = 0; i < _TOKEN_BYTES; i++) if (buf[at + 4 + i] !== this.#token[i]) return false;
-    return true;
-  }
-
-  #findHeader(buf: Uint8Array, from: number): number {
-    for (let i = buf.indexOf(0, from); i >= 0 && i + 24 <= buf.length; i = buf.indexOf(0, i + 1)) {
-      if (this.#isHeader(buf, i)) return i;
-    }
-    return -1;
-  }
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** Receives what a sandbox says; set by whoever runs a program in it. */
-export interface _SandboxListener {
-  message(m: _ChildMessage, bytes: number): void;
-  /** The process ended (after `kill()` or on its own); `stderr` is the tail of what it printed. */
-  exit(status: Deno.CommandStatus, stderr: string): void;
-}
-
-/**
- * A started sandbox child. `ready` resolves once its Worker waits for a program; `run` hands it
- * one program. A process runs one program and is then killed; it is never reused.
- */
+/** A started sandbox process and its slots. */
 export class _SandboxProcess {
+  readonly options: _SandboxSpawnOptions;
+  /** Resolves once the process's main isolate is up; rejects if the process ends first. */
   readonly ready: Promise<void>;
+  /** Resolves with the process's status once it has ended. */
   readonly exited: Promise<Deno.CommandStatus>;
   #child: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #listener: _SandboxListener | null = null;
-  #early: _ChildMessage[] = [];
+  #slots: (_SandboxSlot | null)[];
+  /** Slots whose Worker has ended but whose thread is not yet proven gone. */
+  #settling = new Set<number>();
   #outbox: Uint8Array[] = [];
-  #results: string[] = [];
+  #outboxBytes = 0;
   #flushing = false;
   #stderr = "";
-  #killed = false;
-  #retiring: ReturnType<typeof setTimeout> | undefined;
-  #status: Deno.CommandStatus | null = null;
-  // Two decoders: stderr is decoded as a stream, and half a character left there must not be
-  // glued onto the next frame.
-  #frameDecoder = new TextDecoder();
   #stderrDecoder = new TextDecoder();
-  #frames: _FrameReader | null = null;
-  #violation: string | undefined;
-  #dropped = 0;
-  #droppedBytes = 0;
+  #killed = false;
+  #status: Deno.CommandStatus | null = null;
+  #draining = false;
+  /** Slots stopped whose end is not yet known: the process takes no new run meanwhile. */
+  #suspects = new Set<number>();
+  /** Bytes that arrived for slots that had ended (a stopped Worker that spins and writes). */
+  #orphanBytes = 0;
+  /** Called when a slot becomes free, the process drains, or it ends. */
+  onChange: () => void = () => {};
 
   constructor(options: _SandboxSpawnOptions) {
+    this.options = options;
+    this.#slots = Array.from({ length: options.slots }, () => null);
     const { cmd, args } = _sandboxCommand(options);
+    // Throws (EMFILE, EAGAIN, ENOMEM…) to the caller, which turns it into the run's error.
     const child = new Deno.Command(cmd, {
       args,
+      cwd: "/",
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -191,41 +120,49 @@ export class _SandboxProcess {
       env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
     }).spawn();
     this.#child = child;
-    const token = crypto.getRandomValues(new Uint8Array(_TOKEN_BYTES));
+    const token = crypto.getRandomValues(new Uint8Array(_WIRE.tokenBytes));
     const writer = child.stdin.getWriter();
     this.#writer = writer;
-    writer.write(_encodeHostFrame({ t: "init", token: [...token] })).catch(() => {});
+    const slots = this.#slots;
     const { promise: ready, resolve, reject } = Promise.withResolvers<void>();
     this.ready = ready;
     ready.catch(() => {});
+    this.#control({
+      t: "init",
+      token: [...token],
+      slots: options.slots,
+      worker: _workerModuleSource(),
+    });
     const stdoutDone = this.#readStdout(token, resolve);
     const stderrDone = this.#readStderr();
     this.exited = (async () => {
       const status = await child.status;
-      clearTimeout(this.#retiring);
       await Promise.allSettled([stdoutDone, stderrDone]);
       this.#status = status;
       reject(
         new Error(
-          `the sandbox process exited before it was ready (code ${status.code}${
+          `the sandbox process ended before it was ready (exit code ${status.code}${
             status.signal ? `, ${status.signal}` : ""
-          }): ${this.#stderr.trim().slice(-500) || "no output"}`,
+          })`,
         ),
       );
       await writer.close().catch(() => {});
-      this.#listener?.exit(status, this.#stderr);
+      const end: _SlotEnd = {
+        why: "process",
+        message: "the sandbox process ended",
+        status,
+        stderr: this.#stderr,
+      };
+      for (const slot of slots) slot?.ended(end);
+      this.onChange();
       return status;
     })();
+    this.exited.catch(() => {});
   }
 
-  /** Process id, for tests that check nothing outlives a run. */
+  /** Process id (for monitoring, and tests that check nothing outlives a run). */
   get pid(): number {
     return this.#child.pid;
-  }
-
-  /** Whether the process was told to end (it may not have exited yet). */
-  get killed(): boolean {
-    return this.#killed;
   }
 
   /** Whether the process has ended. */
@@ -233,63 +170,188 @@ export class _SandboxProcess {
     return this.#status !== null;
   }
 
-  async #readStdout(token: Uint8Array, ready: () => void): Promise<void> {
-    const frames = new _FrameReader(token);
-    this.#frames = frames;
-    const onFrame = (body: Uint8Array) => {
-      if (this.#violation !== undefined) return;
-      // Messages the runtime writes nest two levels deep; anything deeper is refused before
-      // JSON.parse could spend seconds and gigabytes on it.
-      if (_jsonDeeperThan(body, MAX_MESSAGE_DEPTH)) {
-        this.#violate("a message nested deeper than any the runtime sends");
-        return;
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(this.#frameDecoder.decode(body));
-      } catch {
-        this.#violate("a message that is not JSON");
-        return;
-      }
-      const m = _childMessage(parsed);
-      if (m === null) {
-        // A few malformed messages are dropped, as if never sent; a stream of them is a flood.
-        this.#dropped++;
-        this.#droppedBytes += body.length;
-        if (this.#dropped > MAX_DROPPED || this.#droppedBytes > MAX_DROPPED_BYTES) {
-          this.#violate(
-            `a flood of messages the host does not accept (${this.#dropped} messages, ${this.#droppedBytes} bytes)`,
-          );
-        }
-        return;
-      }
-      if (m.t === "ready") ready();
-      else if (this.#listener) this.#listener.message(m, body.length);
-      else this.#early.push(m);
-    };
-    try {
-      for await (const chunk of this.#child.stdout) frames.push(chunk, onFrame);
-    } catch (err) {
-      this.#violate(err instanceof RangeError ? err.message : "a message that could not be read");
+  /** Whether the process takes no new runs (it was told to end, or hosts a Worker that spins). */
+  get draining(): boolean {
+    return this.#draining || this.#killed || this.#status !== null;
+  }
+
+  /** Whether a stopped Worker's end is not known yet (the process takes no new run meanwhile). */
+  get unsure(): boolean {
+    return this.#suspects.size > 0;
+  }
+
+  /** Slots in use (a Worker starting, waiting warm, running, or not yet proven gone). */
+  get busySlots(): number {
+    let n = this.#settling.size;
+    for (const s of this.#slots) if (s !== null) n++;
+    return n;
+  }
+
+  /** The slots with a Worker, warm or running. */
+  get slots(): readonly _SandboxSlot[] {
+    return this.#slots.filter((s): s is _SandboxSlot => s !== null);
+  }
+
+  /** Starts a Worker in a free slot, or returns `undefined` when none is free. */
+  openSlot(memoryMb: number): _SandboxSlot | undefined {
+    if (this.draining || this.unsure) return undefined;
+    const index = this.#slots.findIndex((s, i) => s === null && !this.#settling.has(i));
+    if (index < 0) return undefined;
+    const slot = new _SandboxSlot(index, memoryMb, {
+      write: (i, kind, body) => this.#frame(i, kind, body),
+      stop: (i) => {
+        this.#suspects.add(i);
+        this.#control({ t: "stop", slot: i });
+      },
+      draining: () => this.draining,
+      unsure: () => this.unsure,
+    });
+    this.#slots[index] = slot;
+    this.#control({ t: "spawn", slot: index, memoryMb });
+    return slot;
+  }
+
+  /** Takes no new runs; ends the process once its runs are over. */
+  drain(): void {
+    this.#draining = true;
+    this.#maybeEnd();
+    this.onChange();
+  }
+
+  #maybeEnd(): void {
+    if (!this.#draining) return;
+    const running = this.#slots.some((s) => s !== null && s.taken && s.end === undefined);
+    if (!running) this.kill();
+  }
+
+  #control(m: _ControlRequest): void {
+    this.#frame(_WIRE.controlSlot, _WIRE.kindJson, encoder.encode(JSON.stringify(m)));
+  }
+
+  #frame(slot: number, kind: number, body: Uint8Array): void {
+    if (this.#killed || this.#status) return;
+    const frame = new Uint8Array(_WIRE.frameHeaderBytes + body.length);
+    const view = new DataView(frame.buffer);
+    view.setUint32(0, body.length);
+    view.setUint16(4, slot);
+    frame[6] = kind;
+    frame.set(body, _WIRE.frameHeaderBytes);
+    this.#outbox.push(frame);
+    this.#outboxBytes += frame.length;
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(() => this.#flush());
     }
   }
 
-  #violate(what: string): void {
-    this.#violation ??= what;
-    this.kill();
+  #flush(): void {
+    this.#flushing = false;
+    const frames = this.#outbox;
+    const size = this.#outboxBytes;
+    this.#outbox = [];
+    this.#outboxBytes = 0;
+    if (this.#killed || this.#status || frames.length === 0) return;
+    let out = frames[0];
+    if (frames.length > 1) {
+      out = new Uint8Array(size);
+      let at = 0;
+      for (const f of frames) {
+        out.set(f, at);
+        at += f.length;
+      }
+    }
+    this.#writer.write(out).catch(() => {});
+  }
+
+  async #readStdout(token: Uint8Array, ready: () => void): Promise<void> {
+    const chunks = new _ChunkReader(token);
+    const onChunk = (slot: number, payload: Uint8Array) => {
+      if (slot === _WIRE.controlSlot) this.#onControl(payload, ready);
+      else {
+        const target = this.#slots[slot];
+        if (target !== null && target !== undefined && target.end === undefined) {
+          target.receive(payload);
+        } else if ((this.#orphanBytes += payload.length) > MAX_ORPHAN_BYTES) {
+          // A Worker that was stopped but spins, writing: only the end of its process stops it.
+          this.kill();
+        }
+      }
+    };
+    try {
+      for await (const bytes of this.#child.stdout) chunks.push(bytes, onChunk);
+    } catch {
+      // The process is gone; its exit is reported by `exited`.
+    }
+  }
+
+  #onControl(payload: Uint8Array, ready: () => void): void {
+    // Control chunks carry one small record each (`_childMain` writes them so).
+    if (payload.length < _WIRE.recordHeaderBytes) return;
+    let m: _ControlReport | null = null;
+    try {
+      m = _controlReport(JSON.parse(decoder.decode(payload.subarray(_WIRE.recordHeaderBytes))));
+    } catch {
+      return;
+    }
+    if (m === null) return;
+    if (m.t === "hello") ready();
+    else if (m.t === "spawned") {
+      const slot = this.#slots[m.slot];
+      if (slot) slot.thread = m.thread;
+    } else if (m.t === "exit") this.#onExit(m);
+  }
+
+  #onExit(m: Extract<_ControlReport, { t: "exit" }>): void {
+    const slot = this.#slots[m.slot];
+    if (!slot) return;
+    this.#slots[m.slot] = null;
+    this.#settling.add(m.slot);
+    const messages: Record<string, string> = {
+      done: "the program's Worker ended",
+      stopped: "the program's Worker was stopped",
+      memory: "the program's Worker reached its heap limit",
+      overflow: "the program's Worker was sent more than its ring holds",
+      died: `the program's Worker failed: ${m.message}`,
+    };
+    slot.ended({ why: m.why, message: messages[m.why] });
+    // A Worker that ended itself ran no program code at its end; one that was stopped may still
+    // spin on its thread, which only the end of the process stops.
+    const proven = m.why === "done" ? Promise.resolve(true) : this.#threadEnds(slot.thread);
+    proven.then((gone) => {
+      this.#suspects.delete(m.slot);
+      if (gone) this.#settling.delete(m.slot);
+      else this.#draining = true;
+      this.#maybeEnd();
+      this.onChange();
+    });
   }
 
   /**
-   * Why the host stopped reading this process's messages (a frame too large, not JSON, nested too
-   * deep, a flood of malformed ones), if it did; the process has then been killed.
+   * Whether the thread of a stopped Worker ends: looked for a few times over about a second (a
+   * thread that was waiting takes a moment to go after its Worker reported its end).
    */
-  get violation(): string | undefined {
-    return this.#violation;
+  async #threadEnds(thread: number | undefined): Promise<boolean> {
+    for (const wait of [0, 20, 100, 300, 600]) {
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (await this.#threadGone(thread)) return true;
+    }
+    return false;
   }
 
-  /** Caps the size of each message from now on (a run sets it from its limits). */
-  set maxFrameBytes(bytes: number) {
-    if (this.#frames) this.#frames.maxFrameBytes = bytes;
+  /** Whether the thread of a Worker is gone (Linux: `/proc`; elsewhere it cannot be told). */
+  async #threadGone(thread: number | undefined): Promise<boolean> {
+    if (thread === undefined || Deno.build.os !== "linux" || this.#status) return this.#status !== null;
+    const name = `worker-${thread}`;
+    try {
+      for await (const task of Deno.readDir(`/proc/${this.pid}/task`)) {
+        const comm = await Deno.readTextFile(`/proc/${this.pid}/task/${task.name}/comm`)
+          .catch(() => "");
+        if (comm.trim() === name) return false;
+      }
+      return true;
+    } catch {
+      return this.#status !== null;
+    }
   }
 
   async #readStderr(): Promise<void> {
@@ -303,64 +365,8 @@ export class _SandboxProcess {
     }
   }
 
-  /** Attaches the run's listener and sends it the program. */
-  start(listener: _SandboxListener, run: _HostMessage): void {
-    this.#listener = listener;
-    for (const m of this.#early.splice(0)) listener.message(m, 0);
-    this.send(run);
-    if (this.#status) listener.exit(this.#status, this.#stderr);
-  }
-
-  /** Sends a message (or pre-serialised JSON) to the child; a dead child ignores it. */
-  send(message: _HostMessage | string): void {
-    if (this.#killed || this.#status) return;
-    this.#batchResults();
-    this.#outbox.push(_encodeHostFrame(message));
-    this.#schedule();
-  }
-
-  /**
-   * Sends one pre-serialised `res` message. Results sent in one tick (replies to parallel calls)
-   * travel as one `resv` frame in one write: each write wakes the child, and each frame costs it
-   * a decode and a parse.
-   */
-  sendResult(json: string): void {
-    if (this.#killed || this.#status) return;
-    this.#results.push(json);
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    queueMicrotask(() => this.#flush());
-  }
-
-  #batchResults(): void {
-    const results = this.#results;
-    if (results.length === 0) return;
-    this.#results = [];
-    this.#outbox.push(
-      _encodeHostFrame(
-        results.length === 1 ? results[0] : `{"t":"resv","r":[${results.join(",")}]}`,
-      ),
-    );
-  }
-
-  #flush(): void {
-    this.#flushing = false;
-    this.#batchResults();
-    const frames = this.#outbox;
-    this.#outbox = [];
-    if (this.#killed || this.#status || frames.length === 0) return;
-    let size = 0;
-    for (const f of frames) size += f.length;
-    this.#writer.write(frames.length === 1 ? frames[0] : concat(frames, size)).catch(() => {});
-  }
-
   /** Ends the process at once (SIGKILL). Safe to call more than once. */
   kill(): void {
-    clearTimeout(this.#retiring);
     if (this.#killed || this.#status) return;
     this.#killed = true;
     try {
@@ -368,21 +374,5 @@ export class _SandboxProcess {
     } catch {
       // Already gone.
     }
-  }
-
-  /**
-   * Ends a process whose program has finished: it is at once no longer counted as live, and is
-   * killed on the next macrotask unless it has exited by itself by then (the runtime ends its
-   * process after its last message). A SIGKILL here takes 0.1–5 ms of the host's thread, which
-   * this keeps off the path of the run's result.
-   */
-  retire(): void {
-    if (this.#killed || this.#status || this.#retiring !== undefined) return;
-    this.#retiring = setTimeout(() => this.kill(), 0);
-  }
-
-  /** Whether `retire()` or `kill()` was called: the process runs no more program code. */
-  get retired(): boolean {
-    return this.#killed || this.#retiring !== undefined;
   }
 }

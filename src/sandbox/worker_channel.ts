@@ -1,50 +1,70 @@
 /**
- * The program Worker's end of the host channel: framed messages on the child process's own
- * stdin and stdout, read and written by the Worker itself, with no relay in between.
+ * The program Worker's end of the host channel: records from its slot's ring in, chunks on the
+ * process's stdout out, with no thread in between on the way out and only the router's blocking
+ * read and an `Atomics.notify` on the way in.
  *
  * Serialised with `Function.prototype.toString` into the Worker's `data:` module (see
  * `child_source.ts`), so it must not refer to anything outside its own body. It runs before any
- * program code and takes everything it needs then: the stdin reader and a bound `writeSync` on
- * stdout (the runtime then replaces `Deno.stdin`/`Deno.stdout` with refusals), and bound copies of
- * the encoders, so a program that patches `TextEncoder.prototype` or `JSON` later cannot reach the
- * raw streams through it. The 16-byte token arrives in the host's first frame and prefixes every
- * frame the Worker writes.
+ * program code and takes everything it needs then: a bound `writeSync` on stdout (the lock-down
+ * later replaces `Deno.stdout` with a refusal), the `Atomics` functions, bound encoders and the
+ * V8 serialiser, so a program that patches built-ins later cannot reach the raw streams or the
+ * ring through them. Typed arrays are built from buffers and read through the original getters,
+ * so a `Symbol.species` or getter hook never sees a chunk with the token.
  *
  * Nothing here is trusted by the host: a program that subverts this code can at most put
- * messages on the channel, and the host checks every message (`src/sandbox/sandbox_process.ts`,
- * `src/run/run_session.ts`) exactly as if the program had written it.
+ * messages on its own slot's stream, and the host checks every message as if the program had
+ * written it.
  *
  * @module
  */
 
+import type { _WIRE } from "./protocol.ts";
+
+/** What the Worker gets from the main isolate when it starts. */
+export interface _WorkerData {
+  ring: SharedArrayBuffer;
+  slot: number;
+  token: number[];
+}
+
+/** The V8 serialiser (`node:v8`), for messages JSON cannot carry. */
+export interface _CloneCodec {
+  serialize(value: unknown): Uint8Array;
+  deserialize(bytes: Uint8Array): unknown;
+}
+
 /** What `_workerChannel` gives the runtime. */
 export interface _WorkerChannel {
   /**
-   * Sends one message to the host. `urgent` messages are written before `send` returns, with
+   * Sends one message as JSON. `urgent` messages are written before `send` returns, with
    * everything sent before them; others are written at once when they open a synchronous
    * stretch, else with the next urgent message, every 64 messages, or when the stretch ends.
-   * Messages sent before the host's token arrived wait for it. Throws `TypeError` when `message`
-   * is not JSON data.
+   * Throws `TypeError` when `message` is not JSON data.
    */
   send(message: unknown, urgent?: boolean): void;
+  /** Sends one pre-serialised JSON message (same timing as `send`). */
+  sendJson(json: string, urgent?: boolean): void;
+  /**
+   * Sends one message as a structured clone (same timing as `send`). Throws when it cannot be
+   * cloned, and a `RangeError` when its serialisation is over `maxBytes`.
+   */
+  sendClone(message: unknown, urgent?: boolean, maxBytes?: number): void;
   /** Whether this synchronous stretch has already sent a non-urgent message (a burst is on). */
   bursting(): boolean;
-  /**
-   * Reads host frames until stdin closes: `onMessage` gets each message after the first (the
-   * token), `onClosed` runs once the host has gone.
-   */
-  listen(onMessage: (message: unknown) => void, onClosed: () => void): void;
+  /** Reads the slot's ring until the Worker ends; `onMessage` gets each decoded message. */
+  listen(onMessage: (message: unknown) => void): void;
 }
 
 /** Runs inside the Worker, before the runtime; returns the channel. */
-export function _workerChannel(): _WorkerChannel {
-  const MAGIC = [0x00, 0x43, 0x4d, 0x01];
+export function _workerChannel(
+  wire: typeof _WIRE,
+  init: _WorkerData,
+  codec: _CloneCodec,
+): _WorkerChannel {
   const apply = Reflect.apply;
   const U8 = Uint8Array;
+  const I32 = Int32Array;
   const u8set = Uint8Array.prototype.set;
-  // Views are built from the buffer, never with `subarray` (which asks `constructor[Symbol.species]`,
-  // a hook the program could plant to be handed a frame with the token), and lengths are read
-  // through the original getters.
   const typedArray = Object.getPrototypeOf(Uint8Array.prototype);
   const getter = (name: string) => Object.getOwnPropertyDescriptor(typedArray, name)!.get!;
   const lengthGetter = getter("length");
@@ -53,59 +73,127 @@ export function _workerChannel(): _WorkerChannel {
   const len = (a: Uint8Array): number => apply(lengthGetter, a, []);
   const view = (a: Uint8Array, start: number, end = len(a)): Uint8Array =>
     new U8(apply(bufferGetter, a, []), apply(offsetGetter, a, []) + start, end - start);
+  const copy = (dst: Uint8Array, src: Uint8Array, at: number) => apply(u8set, dst, [src, at]);
   const stringify = JSON.stringify;
   const parse = JSON.parse;
+  const serialize = codec.serialize;
+  const deserialize = codec.deserialize;
   const encoder = new TextEncoder();
-  const encode = encoder.encode.bind(encoder);
   const encodeInto = encoder.encodeInto.bind(encoder);
+  const encode = encoder.encode.bind(encoder);
   const decoder = new TextDecoder();
   const decode = decoder.decode.bind(decoder);
   const writeSync = Deno.stdout.writeSync.bind(Deno.stdout);
-  const reader = Deno.stdin.readable.getReader();
-  const read = reader.read.bind(reader);
-  let token: Uint8Array | null = null;
-  let waiting: Uint8Array[] = [];
-
-  function header(out: Uint8Array, at: number, n: number): void {
-    for (let i = 0; i < 4; i++) out[at + i] = MAGIC[i];
-    for (let i = 0; i < 16; i++) out[at + 4 + i] = token![i];
-    out[at + 20] = (n >>> 24) & 0xff;
-    out[at + 21] = (n >>> 16) & 0xff;
-    out[at + 22] = (n >>> 8) & 0xff;
-    out[at + 23] = n & 0xff;
-  }
-
-  function frame(body: Uint8Array): Uint8Array {
-    const out = new U8(24 + len(body));
-    header(out, 0, len(body));
-    apply(u8set, out, [body, 24]);
-    return out;
-  }
-
-  function writeAll(bytes: Uint8Array): void {
-    let at = 0;
-    const n = len(bytes);
-    while (at < n) at += writeSync(view(bytes, at));
-  }
-
-  // Frames not yet written wait in `scratch[0, used)`, which is reused: writeSync has copied the
-  // bytes when it returns. A write costs a system call (~5 us here), so the calls of a burst (a
-  // `Promise.all` over many items) share writes: the first message of a synchronous stretch is
-  // written at once, the next ones when the stretch ends (a microtask) or every BURST_FRAMES.
-  // Urgent messages (output, the end) flush everything before them at once, so what was printed
-  // before a busy loop or a crash has left the process.
-  const BURST_FRAMES = 64;
+  const load = Atomics.load;
+  const store = Atomics.store;
+  const waitAsync = Atomics.waitAsync;
   const later = queueMicrotask;
-  let scratch = new U8(64 * 1024);
+  const PromiseCtor = Promise;
+
+  const cells = new I32(init.ring, 0, wire.ringCells);
+  const data = new U8(init.ring, wire.ringCells * 4, wire.ringBytes);
+  const mask = wire.ringBytes - 1;
+  const room = wire.chunkBytes - wire.chunkHeaderBytes;
+
+  // One chunk buffer, reused: the header (magic, token, slot) is written once.
+  const chunk = new U8(wire.chunkBytes);
+  for (let i = 0; i < 4; i++) chunk[i] = wire.magic[i];
+  for (let i = 0; i < 16; i++) chunk[4 + i] = init.token[i];
+  chunk[20] = (init.slot >>> 8) & 0xff;
+  chunk[21] = init.slot & 0xff;
+
+  // The slot's outgoing record stream waits in `stream[0, used)`, which is reused: writeSync has
+  // copied the bytes when it returns. A write costs a system call (~5 us here), so the calls of a
+  // burst (a `Promise.all` over many items) share writes: the first message of a synchronous
+  // stretch is written at once, the next ones when the stretch ends (a microtask) or every
+  // BURST_FRAMES. Urgent messages (output, the end) flush everything before them at once, so what
+  // was printed before a busy loop or a crash has left the process.
+  const BURST_FRAMES = 64;
+  let stream = new U8(64 * 1024);
   let used = 0;
   let queued = 0;
   let burst = false;
 
+  function writeChunk(n: number): void {
+    chunk[22] = (n >>> 8) & 0xff;
+    chunk[23] = n & 0xff;
+    const out = n + wire.chunkHeaderBytes === wire.chunkBytes
+      ? chunk
+      : view(chunk, 0, n + wire.chunkHeaderBytes);
+    // One write of at most PIPE_BUF bytes to a pipe is atomic: it is never split or interleaved.
+    writeSync(out);
+  }
+
+  function stopped(): boolean {
+    return load(cells, wire.cellStopped) !== 0;
+  }
+
   function flush(): void {
-    if (used === 0) return;
-    writeAll(view(scratch, 0, used));
+    if (stopped()) {
+      used = 0;
+      queued = 0;
+      throw new Error("the run was stopped");
+    }
+    let at = 0;
+    while (at < used) {
+      const n = Math.min(room, used - at);
+      copy(chunk, view(stream, at, at + n), wire.chunkHeaderBytes);
+      writeChunk(n);
+      at += n;
+    }
     used = 0;
     queued = 0;
+  }
+
+  function reserve(need: number): void {
+    if (used + need <= len(stream)) return;
+    if (used > 0) flush();
+    if (need > len(stream)) stream = new U8(need);
+  }
+
+  function header(at: number, n: number, kind: number): void {
+    stream[at] = (n >>> 24) & 0xff;
+    stream[at + 1] = (n >>> 16) & 0xff;
+    stream[at + 2] = (n >>> 8) & 0xff;
+    stream[at + 3] = n & 0xff;
+    stream[at + 4] = kind;
+  }
+
+  function appendJson(json: string): void {
+    // A long message is encoded exactly once rather than into room for its worst case.
+    if (json.length > 64 * 1024) return appendBytes(encode(json), wire.kindJson);
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
+    reserve(json.length * 3 + wire.recordHeaderBytes);
+    const n = encodeInto(json, view(stream, used + wire.recordHeaderBytes)).written;
+    header(used, n, wire.kindJson);
+    used += wire.recordHeaderBytes + n;
+  }
+
+  // A long record goes straight from its bytes into chunks, never copied into the stream buffer.
+  function writeDirect(bytes: Uint8Array, kind: number): void {
+    flush();
+    const n = len(bytes);
+    header(0, n, kind);
+    copy(chunk, view(stream, 0, wire.recordHeaderBytes), wire.chunkHeaderBytes);
+    let filled: number = wire.recordHeaderBytes;
+    let at = 0;
+    while (at < n || filled > 0) {
+      const take = Math.min(room - filled, n - at);
+      copy(chunk, view(bytes, at, at + take), wire.chunkHeaderBytes + filled);
+      at += take;
+      writeChunk(filled + take);
+      filled = 0;
+      if (at >= n) break;
+    }
+  }
+
+  function appendBytes(bytes: Uint8Array, kind: number): void {
+    const n = len(bytes);
+    if (n > 64 * 1024) return writeDirect(bytes, kind);
+    reserve(n + wire.recordHeaderBytes);
+    header(used, n, kind);
+    copy(stream, bytes, used + wire.recordHeaderBytes);
+    used += wire.recordHeaderBytes + n;
   }
 
   function endBurst(): void {
@@ -113,31 +201,8 @@ export function _workerChannel(): _WorkerChannel {
     flush();
   }
 
-  function append(json: string): void {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit.
-    const need = json.length * 3 + 24;
-    if (used + need > len(scratch)) {
-      flush();
-      if (need > 1024 * 1024) {
-        writeAll(frame(encode(json)));
-        return;
-      }
-      if (need > len(scratch)) scratch = new U8(need);
-    }
-    const n = encodeInto(json, view(scratch, used + 24)).written;
-    header(scratch, used, n);
-    used += 24 + n;
+  function sent(urgent: boolean): void {
     queued++;
-  }
-
-  function send(message: unknown, urgent = false): void {
-    const json = stringify(message);
-    if (typeof json !== "string") throw new TypeError("a channel message must be JSON data");
-    if (token === null) {
-      waiting.push(encode(json));
-      return;
-    }
-    append(json);
     if (urgent || queued >= BURST_FRAMES) flush();
     else if (!burst) {
       flush();
@@ -146,63 +211,102 @@ export function _workerChannel(): _WorkerChannel {
     }
   }
 
-  function listen(onMessage: (message: unknown) => void, onClosed: () => void): void {
-    (async () => {
-      // Chunks are joined only once a whole frame is there, so a large frame costs one copy.
-      let chunks: Uint8Array[] = [];
-      let total = 0;
-      let need = 4;
-      try {
-        for (;;) {
-          const step = await read();
-          if (step.done) break;
-          const chunk = step.value as Uint8Array;
-          chunks[chunks.length] = chunk;
-          total += len(chunk);
-          if (total < need) continue;
-          let buffer: Uint8Array;
-          if (chunks.length === 1) buffer = chunks[0];
-          else {
-            buffer = new U8(total);
-            let at = 0;
-            for (let i = 0; i < chunks.length; i++) {
-              apply(u8set, buffer, [chunks[i], at]);
-              at += len(chunks[i]);
-            }
-          }
-          let offset = 0;
-          need = 4;
-          const size0 = len(buffer);
-          while (size0 - offset >= 4) {
-            const size = ((buffer[offset] << 24) | (buffer[offset + 1] << 16) |
-              (buffer[offset + 2] << 8) | buffer[offset + 3]) >>> 0;
-            if (size0 - offset < 4 + size) {
-              need = 4 + size;
-              break;
-            }
-            const m = parse(decode(view(buffer, offset + 4, offset + 4 + size)));
-            offset += 4 + size;
-            if (token === null) {
-              token = new U8(m.token);
-              const early = waiting;
-              waiting = [];
-              for (let i = 0; i < early.length; i++) writeAll(frame(early[i]));
-            } else {
-              try {
-                onMessage(m);
-              } catch {
-                // A handler the program broke (it may patch built-ins): the channel goes on.
-              }
-            }
-          }
-          chunks = offset < size0 ? [view(buffer, offset)] : [];
-          total = size0 - offset;
+  function sendJson(json: string, urgent = false): void {
+    appendJson(json);
+    sent(urgent);
+  }
+
+  function send(message: unknown, urgent = false): void {
+    const json = stringify(message);
+    if (typeof json !== "string") throw new TypeError("a channel message must be JSON data");
+    sendJson(json, urgent);
+  }
+
+  function sendClone(message: unknown, urgent = false, maxBytes = Infinity): void {
+    const bytes = serialize(message);
+    if (len(bytes) > maxBytes) {
+      throw new RangeError(
+        `arguments are ${len(bytes)} bytes, over the ${maxBytes}-byte limit; send less per call`,
+      );
+    }
+    appendBytes(bytes, wire.kindClone);
+    sent(urgent);
+  }
+
+  // ---- incoming ----
+  let read = 0;
+  let consumed = 0;
+  let acked = 0;
+  const head = new U8(wire.recordHeaderBytes);
+
+  function take(at: number, n: number, into: Uint8Array, offset: number): void {
+    const start = at & mask;
+    const first = Math.min(n, wire.ringBytes - start);
+    copy(into, view(data, start, start + first), offset);
+    if (first < n) copy(into, view(data, 0, n - first), offset + first);
+  }
+
+  function listen(onMessage: (message: unknown) => void): void {
+    let parts: Uint8Array[] = [];
+    let partBytes = 0;
+    function drain(): void {
+      const written = load(cells, wire.cellWritten);
+      while (read !== written) {
+        take(read, wire.recordHeaderBytes, head, 0);
+        const n = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
+        const kind = head[4];
+        const body = new U8(n);
+        take(read + wire.recordHeaderBytes, n, body, 0);
+        const size = wire.recordHeaderBytes + n;
+        read = (read + size) | 0;
+        store(cells, wire.cellRead, read);
+        consumed += size;
+        if (kind & wire.kindMore) {
+          parts[parts.length] = body;
+          partBytes += n;
+          continue;
         }
-      } finally {
-        onClosed();
+        let whole = body;
+        if (parts.length > 0) {
+          parts[parts.length] = body;
+          whole = new U8(partBytes + n);
+          let at = 0;
+          for (let i = 0; i < parts.length; i++) {
+            copy(whole, parts[i], at);
+            at += len(parts[i]);
+          }
+          parts = [];
+          partBytes = 0;
+        }
+        let message: unknown;
+        try {
+          message = (kind & wire.kindClone) ? deserialize(whole) : parse(decode(whole));
+        } catch {
+          continue;
+        }
+        try {
+          onMessage(message);
+        } catch {
+          // A handler the program broke (it may patch built-ins): the channel goes on.
+        }
+      }
+      if (consumed - acked >= wire.ackBytes) {
+        acked = consumed;
+        send({ t: "ack", n: consumed }, true);
+      }
+      const ping = load(cells, wire.cellPing);
+      if (load(cells, wire.cellPong) !== ping) store(cells, wire.cellPong, ping);
+    }
+    (async () => {
+      for (;;) {
+        drain();
+        const seen = load(cells, wire.cellWritten);
+        if (seen !== read) continue;
+        const waiting = waitAsync(cells, wire.cellWritten, seen);
+        if (waiting.async) await PromiseCtor.resolve(waiting.value);
       }
     })();
   }
 
-  return { send, listen, bursting: () => burst };
+  return { send, sendJson, sendClone, listen, bursting: () => burst };
 }

@@ -4,10 +4,14 @@
  * `child_source.ts`), so it must not refer to anything outside its own body.
  *
  * Refused with a message that says to use the tools: `Worker`, the process's stdio on `Deno`,
- * and Deno's Node-compatible `process` (its `stdout`, and `getBuiltinModule`, which would reach
- * `node:vm` past the eval ban). Ended as a failed run: `close()`, `Deno.exit()`, `Deno.kill()`.
- * Removed: `Deno[Deno.internal]` (raw ops). Replacements are non-writable and non-configurable,
- * so the program cannot put the originals back. Below all this, the child has no permissions.
+ * `prompt`/`alert`/`confirm` (they would read the process's stdin, which is the host's channel),
+ * `Atomics.wait` (it would block the Worker's thread, where nothing could stop it but the end of
+ * the process), `BroadcastChannel` (it reaches the other runs in the same process) and Deno's
+ * Node-compatible `process` (its `stdout`, and `getBuiltinModule`, which would reach `node:vm`
+ * past the eval ban). Ended as a failed run: `close()`, `Deno.exit()`, `Deno.kill()`. Removed:
+ * `Deno[Deno.internal]` (raw ops), the Web Storage and Cache APIs. Replacements are
+ * non-writable and non-configurable, so the program cannot put the originals back. Below all
+ * this, the process has no permissions.
  *
  * @module
  */
@@ -30,6 +34,25 @@ export function _lockDown(
       );
     };
   scope.Worker = refuse("Worker");
+  for (const name of ["prompt", "alert", "confirm", "BroadcastChannel"]) {
+    try {
+      Object.defineProperty(scope, name, { value: refuse(name), ...LOCKED });
+    } catch {
+      // Not configurable here: the Worker's channel still owns stdin through the router.
+    }
+  }
+  for (const name of ["localStorage", "sessionStorage", "caches"]) {
+    try {
+      Object.defineProperty(scope, name, { value: undefined, ...LOCKED });
+    } catch {
+      // Not configurable here: without permissions they reach nothing on disk.
+    }
+  }
+  try {
+    Object.defineProperty(Atomics, "wait", { value: refuse("Atomics.wait"), ...LOCKED });
+  } catch {
+    // Not configurable: the watchdog would take the stuck Worker for one out of memory.
+  }
   // Deno's internals (`Deno[Deno.internal].core`) would give the program raw ops: `evalContext`
   // past the eval ban, reads of stdin, writes to stdout. The channel and the runtime took what they
   // need from them before this runs.

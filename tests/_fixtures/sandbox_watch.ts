@@ -83,8 +83,29 @@ export function sandboxProcesses(): number[] {
 }
 
 /**
- * Waits (generously) until the only sandbox processes left are the CodeModes' idle pool, and every
- * pid in `finished` is gone from /proc. Fails with what is still there.
+ * Program Worker threads in a sandbox process (each Worker's thread is named `worker-<id>`; one of
+ * them is the process's router).
+ */
+export function workerThreads(pid: number): number {
+  let n = 0;
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        if (Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/comm`).startsWith("worker-")) n++;
+      } catch {
+        // The thread ended while we looked.
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return Math.max(0, n - 1);
+}
+
+/**
+ * Waits (generously) until the only sandbox processes left are the CodeModes' pools, each
+ * holding no more program Workers than its warm ones (`poolSize`), and every pid in `finished`
+ * that is not a pool's is gone from /proc. Fails with what is still there.
  */
 export async function assertNothingOutlives(
   codeModes: CodeMode[],
@@ -98,14 +119,17 @@ export async function assertNothingOutlives(
     const found = sandboxProcesses();
     const strays = found.filter((p) => !idle.has(p));
     const lingering = done.filter((p) => !idle.has(p) && processAlive(p));
-    const tooMany = codeModes.some((c) => c.sandboxPids.length > poolSize);
+    const workers = codeModes.map((c) =>
+      c.sandboxPids.reduce((sum, pid) => sum + workerThreads(pid), 0)
+    );
+    const tooMany = workers.some((w) => w > poolSize);
     if (strays.length === 0 && lingering.length === 0 && !tooMany) return;
     last = `strays ${strays.join(",")}; finished but alive ${lingering.join(",")}; pools ${
-      codeModes.map((c) => c.sandboxPids.join(",")).join(" | ")
+      codeModes.map((c, k) => `${c.sandboxPids.join(",")} (${workers[k]} Workers)`).join(" | ")
     }`;
     await new Promise((r) => setTimeout(r, 50));
   }
-  assert.fail(`sandbox processes outlived their runs: ${last}`);
+  assert.fail(`sandbox processes or Workers outlived their runs: ${last}`);
 }
 
 /**

@@ -1,0 +1,128 @@
+/**
+ * Admitting a tool call from the sandbox: what the host checks before a tool runs — a fresh call
+ * id, the call budget, a known tool, the argument size, arguments that parse, no key that could
+ * pollute a prototype, and the input against the tool's schema. A refusal is an answer the
+ * program gets (it can catch it), or the end of the run (the budget).
+ *
+ * @module
+ */
+
+import type { Limits } from "../limits.ts";
+import { _closeNames } from "../program/similar_names.ts";
+import type { _ToolRegistry } from "../tools/registry.ts";
+import type { RunError, Tool } from "../types.ts";
+import { _cyclicArgument, _pollutingKey } from "./call_checks.ts";
+
+/** A host-side helper a program calls like a tool (e.g. `searchTools`). */
+export type _Helper = (input: Record<string, unknown>) => unknown;
+
+/** A call the host will run. */
+export interface _AdmittedCall {
+  id: number;
+  name: string;
+  input: unknown;
+  bytes: number;
+  run: (input: unknown, context: { name: string; readonly signal: AbortSignal }) => unknown;
+}
+
+/** What to do with a call message. */
+export type _Admission =
+  | { t: "run"; call: _AdmittedCall }
+  | { t: "refuse"; id: number; message: string }
+  | { t: "ignore" }
+  | { t: "end"; error: RunError };
+
+/** A call as the Worker sent it: JSON arguments (`a`) or a structured clone (`v`). */
+export type _CallMessage =
+  | { t: "call"; id: number; tool: string; a: string }
+  | { t: "call"; id: number; tool: string; v: unknown };
+
+/** The checks for one run's calls. */
+export class _CallAdmission {
+  #limits: Limits;
+  #registry: _ToolRegistry;
+  #helpers: Record<string, _Helper>;
+  #seen = new Set<number>();
+  /** Call messages seen, repeated ids included. */
+  count = 0;
+
+  constructor(limits: Limits, registry: _ToolRegistry, helpers: Record<string, _Helper>) {
+    this.#limits = limits;
+    this.#registry = registry;
+    this.#helpers = helpers;
+  }
+
+  /** Checks one call message; `recordBytes` is its size on the wire. */
+  admit(m: _CallMessage, recordBytes: number): _Admission {
+    const limits = this.#limits;
+    const id = m.id;
+    // Every call counts against the budget, a repeated id too, so a flood of them ends.
+    this.count++;
+    const repeated = this.#seen.has(id);
+    this.#seen.add(id);
+    if (this.count > limits.maxToolCalls) {
+      return {
+        t: "end",
+        error: {
+          kind: "limit",
+          message:
+            `the program made more than ${limits.maxToolCalls} tool calls; batch the work or ask for more per call`,
+        },
+      };
+    }
+    // A repeated id: the real runtime never sends one, so nobody waits for its answer.
+    if (repeated) return { t: "ignore" };
+    const name = m.tool;
+    // Own keys only: a forged name such as "constructor" must not reach Object.prototype.
+    const helper = Object.hasOwn(this.#helpers, name) ? this.#helpers[name] : undefined;
+    const tool: Tool | undefined = this.#registry.byProgramName.get(name);
+    if (tool === undefined && helper === undefined) {
+      const close = name.length <= 100 ? _closeNames(name, this.#registry.programNames, 5) : [];
+      return {
+        t: "refuse",
+        id,
+        message: `there is no tool "${name.slice(0, 100)}${name.length > 100 ? "…" : ""}"${
+          close.length ? `; did you mean ${close.join(", ")}?` : ""
+        }`,
+      };
+    }
+    const bytes = "a" in m ? m.a.length : recordBytes;
+    if (bytes > limits.maxArgumentBytes) {
+      return {
+        t: "refuse",
+        id,
+        message:
+          `arguments are ${bytes} bytes, over the ${limits.maxArgumentBytes}-byte limit; send less per call`,
+      };
+    }
+    let input: unknown;
+    if ("a" in m) {
+      try {
+        input = JSON.parse(m.a);
+      } catch {
+        return { t: "refuse", id, message: "arguments were not valid JSON" };
+      }
+    } else {
+      input = m.v;
+      const cyclic = _cyclicArgument(input);
+      if (cyclic !== undefined) return { t: "refuse", id, message: cyclic };
+    }
+    const polluting = _pollutingKey(input);
+    if (polluting !== undefined) {
+      return {
+        t: "refuse",
+        id,
+        message: `arguments may not contain the key "${polluting}"; rename that field`,
+      };
+    }
+    if (helper === undefined) {
+      const complaint = this.#registry.validate(name, input);
+      if (complaint !== null) return { t: "refuse", id, message: `invalid input: ${complaint}` };
+    }
+    const run = helper !== undefined
+      ? (value: unknown) => helper(value as Record<string, unknown>)
+      : (value: unknown, context: { name: string; readonly signal: AbortSignal }) =>
+        tool!.execute(value, context);
+    return { t: "run", call: { id, name, input, bytes, run } };
+  }
+}
