@@ -71,8 +71,8 @@ export function _childMain(
     view.setUint32(24, body.length);
     out[28] = wire.kindJson;
     out.set(body, 29);
-    let at = 0;
-    while (at < out.length) at += Deno.stdout.writeSync(out.subarray(at));
+    // stderr: one write(2) per call (Deno's stdout is line-buffered and may split a write).
+    Deno.stderr.writeSync(out);
   }
 
   function spawn(slot: number, memoryMb: number): void {
@@ -121,7 +121,9 @@ export function _childMain(
     for (const [slot, entry] of live) {
       if (entry.why !== undefined) continue;
       const cells = entry.cells;
-      const answered = Atomics.load(cells, wire.cellPong) === Atomics.load(cells, wire.cellPing);
+      const answered = Atomics.load(cells, wire.cellPong) === Atomics.load(cells, wire.cellPing) ||
+        // Waiting for the host to read what it wrote is not being stuck.
+        Atomics.load(cells, wire.cellWriting) !== 0;
       if (answered) entry.silent = 0;
       else {
         let cpu = -1;

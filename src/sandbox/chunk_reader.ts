@@ -1,5 +1,5 @@
 /**
- * Reading a sandbox process's stdout on the host: chunks (`[magic][token][slot][length][bytes]`)
+ * Reading a sandbox process's stderr on the host: chunks (`[magic][token][slot][length][bytes]`)
  * found and checked in one pass, stray bytes skipped, and each slot's chunks joined into its
  * record stream (`[u32 length][u8 kind][body]`). Linear in what was read; a record longer than
  * its stream allows is refused unread.
@@ -9,7 +9,7 @@
 
 import { _WIRE } from "./protocol.ts";
 
-/** Splits stdout into chunks, skipping bytes that are not a chunk (stray writes). */
+/** Splits stderr into chunks; bytes that are not a chunk (diagnostics) go to `onStray`. */
 export class _ChunkReader {
   #token: Uint8Array;
   #pending: Uint8Array = new Uint8Array(0);
@@ -20,8 +20,15 @@ export class _ChunkReader {
     this.#token = token;
   }
 
-  /** Hands each whole chunk's slot and payload to `onChunk` (the payload is only valid then). */
-  push(bytes: Uint8Array, onChunk: (slot: number, payload: Uint8Array) => void): void {
+  /**
+   * Hands each whole chunk's slot and payload to `onChunk` (the payload is only valid then), and
+   * bytes that belong to no chunk to `onStray`.
+   */
+  push(
+    bytes: Uint8Array,
+    onChunk: (slot: number, payload: Uint8Array) => void,
+    onStray: (bytes: Uint8Array) => void = () => {},
+  ): void {
     let buf = bytes;
     if (this.#pending.length > 0) {
       buf = new Uint8Array(this.#pending.length + bytes.length);
@@ -35,6 +42,7 @@ export class _ChunkReader {
         const next = this.#findHeader(buf, at + 1);
         const skip = (next < 0 ? buf.length - header + 1 : next) - at;
         this.strayBytes += skip;
+        onStray(buf.subarray(at, at + skip));
         at += skip;
         continue;
       }
@@ -43,6 +51,7 @@ export class _ChunkReader {
       if (length > _WIRE.chunkBytes - header) {
         // Not a chunk the sandbox writes: skip its header.
         this.strayBytes += 1;
+        onStray(buf.subarray(at, at + 1));
         at += 1;
         continue;
       }

@@ -11,11 +11,13 @@
  *   `[u32 length][u8 kind][body]` and wakes the Worker; frames for {@linkcode _WIRE.controlSlot}
  *   go to the process's main isolate. The host never puts more bytes in a ring than the Worker has
  *   acknowledged room for (`ack` messages), so the router never waits.
- * - Child → host, on stdout: chunks `[magic 4][token 16][u16 slot][u16 length][bytes]` of at most
+ * - Child → host, on stderr: chunks `[magic 4][token 16][u16 slot][u16 length][bytes]` of at most
  *   {@linkcode _WIRE.chunkBytes} bytes, each written with one `write(2)` (pipe writes of that size
  *   are atomic, so the chunks of Workers writing at once never interleave); the chunks of a slot,
  *   in order, are its record stream. The 16-byte token is the host's first frame to the process
- *   and stays out of every program's reach, so stray bytes on stdout cannot pass for a chunk.
+ *   and stays out of every program's reach, so stray bytes on stderr (V8's and Deno's own reports land there too) cannot pass for a
+ *   chunk; they are kept, as the process's diagnostics. (Not stdout: Deno line-buffers it, so a
+ *   write there can return half done.)
  *
  * A record's kind is {@linkcode _WIRE.kindJson} (UTF-8 JSON) or {@linkcode _WIRE.kindClone} (V8's
  * structured-clone serialisation), with {@linkcode _WIRE.kindMore} set on every part of a body
@@ -58,6 +60,8 @@ export const _WIRE = Object.freeze({
   cellOverflow: 4,
   /** Ring cell: 1 once the host stopped the slot: the Worker writes nothing more. */
   cellStopped: 5,
+  /** Ring cell: 1 while the Worker writes (a write the host has not read yet may wait). */
+  cellWriting: 6,
   /** A Worker acknowledges what it has read every this many bytes. */
   ackBytes: 1 << 18,
   /** Largest record body the host writes in one piece; longer bodies travel in parts. */

@@ -13,6 +13,7 @@
 import { _childModuleUrl, _workerModuleSource } from "./child_source.ts";
 import { _ChunkReader } from "./chunk_reader.ts";
 import { type _ControlReport, _controlReport, type _ControlRequest, _WIRE } from "./protocol.ts";
+import { _dataLimitBytes, _setSoftDataLimit } from "./data_limit.ts";
 import { _SandboxSlot, type _SlotEnd } from "./sandbox_slot.ts";
 
 /** How a sandbox process is started. */
@@ -24,16 +25,6 @@ export interface _SandboxSpawnOptions {
   /** Heap limit of a program, in megabytes (the most any slot of this process may have). */
   memoryMb: number;
 }
-
-/**
- * V8 and Deno reserve about a gigabyte of writable address space at start-up, and each Worker
- * some more; RLIMIT_DATA above that caps what the process's programs hold together, including
- * `ArrayBuffer` and wasm memory, which heap limits do not see.
- */
-const DATA_LIMIT_BASE_MB = 1150;
-const DATA_LIMIT_PER_SLOT_MB = 96;
-/** Runs' worth of memory (`memoryMb` each) the process's programs may hold beyond their heaps. */
-const DATA_LIMIT_SHARED_RUNS = 4;
 
 let prlimitPath: string | null | undefined;
 
@@ -61,16 +52,24 @@ export function _sandboxCommand(options: _SandboxSpawnOptions): { cmd: string; a
     "--no-config",
     "--no-lock",
     "--quiet",
-    // The main isolate and the router are ours and small; programs get their own heap limit.
-    "--v8-flags=--max-old-space-size=64,--disallow-code-generation-from-strings",
+    // V8's heap flag caps every isolate of the process, Workers' own limits included: it is set
+    // to a program's limit, which each Worker then gets (`resourceLimits`).
+    `--v8-flags=--max-old-space-size=${
+      options.memoryMb + RUNTIME_HEAP_MB
+    },--disallow-code-generation-from-strings`,
     _childModuleUrl(),
   ];
   const prlimit = findPrlimit();
   if (prlimit === null) return { cmd: options.denoPath, args: deno };
-  const dataMb = DATA_LIMIT_BASE_MB + options.slots * DATA_LIMIT_PER_SLOT_MB +
-    Math.min(options.slots, DATA_LIMIT_SHARED_RUNS) * options.memoryMb;
-  return { cmd: prlimit, args: [`--data=${dataMb * 1024 * 1024}`, options.denoPath, ...deno] };
+  // The soft limit starts at one Worker's worth and follows the Workers the process hosts
+  // (`_setSoftDataLimit`); the hard limit is for all of them.
+  const soft = _dataLimitBytes(1, options.memoryMb);
+  const hard = _dataLimitBytes(options.slots, options.memoryMb);
+  return { cmd: prlimit, args: [`--data=${soft}:${hard}`, options.denoPath, ...deno] };
 }
+
+/** Heap the runtime itself uses in a program's Worker, on top of the program's `memoryMb`. */
+const RUNTIME_HEAP_MB = 16;
 
 /** Bytes from ended slots after which the process is ended (their Worker would not stop). */
 const MAX_ORPHAN_BYTES = 4 * 1024 * 1024;
@@ -114,7 +113,7 @@ export class _SandboxProcess {
       args,
       cwd: "/",
       stdin: "piped",
-      stdout: "piped",
+      stdout: "null",
       stderr: "piped",
       clearEnv: true,
       env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
@@ -133,11 +132,10 @@ export class _SandboxProcess {
       slots: options.slots,
       worker: _workerModuleSource(),
     });
-    const stdoutDone = this.#readStdout(token, resolve);
-    const stderrDone = this.#readStderr();
+    const reading = this.#read(token, resolve);
     this.exited = (async () => {
       const status = await child.status;
-      await Promise.allSettled([stdoutDone, stderrDone]);
+      await reading;
       this.#status = status;
       reject(
         new Error(
@@ -207,8 +205,20 @@ export class _SandboxProcess {
       unsure: () => this.unsure,
     });
     this.#slots[index] = slot;
-    this.#control({ t: "spawn", slot: index, memoryMb });
+    this.#fitDataLimit();
+    this.#control({ t: "spawn", slot: index, memoryMb: memoryMb + RUNTIME_HEAP_MB });
     return slot;
+  }
+
+  /** Moves the soft data limit to the Workers the process hosts now (a no-op without FFI). */
+  #fitDataLimit(): void {
+    if (this.#status || this.#killed || findPrlimit() === null) return;
+    const { slots, memoryMb } = this.options;
+    _setSoftDataLimit(
+      this.pid,
+      _dataLimitBytes(Math.max(1, this.busySlots), memoryMb),
+      _dataLimitBytes(slots, memoryMb),
+    );
   }
 
   /** Takes no new runs; ends the process once its runs are over. */
@@ -263,8 +273,11 @@ export class _SandboxProcess {
     this.#writer.write(out).catch(() => {});
   }
 
-  async #readStdout(token: Uint8Array, ready: () => void): Promise<void> {
+  async #read(token: Uint8Array, ready: () => void): Promise<void> {
     const chunks = new _ChunkReader(token);
+    const onStray = (bytes: Uint8Array) => {
+      this.#stderr = (this.#stderr + this.#stderrDecoder.decode(bytes, { stream: true })).slice(-8192);
+    };
     const onChunk = (slot: number, payload: Uint8Array) => {
       if (slot === _WIRE.controlSlot) this.#onControl(payload, ready);
       else {
@@ -278,7 +291,7 @@ export class _SandboxProcess {
       }
     };
     try {
-      for await (const bytes of this.#child.stdout) chunks.push(bytes, onChunk);
+      for await (const bytes of this.#child.stderr) chunks.push(bytes, onChunk, onStray);
     } catch {
       // The process is gone; its exit is reported by `exited`.
     }
@@ -321,6 +334,7 @@ export class _SandboxProcess {
       this.#suspects.delete(m.slot);
       if (gone) this.#settling.delete(m.slot);
       else this.#draining = true;
+      this.#fitDataLimit();
       this.#maybeEnd();
       this.onChange();
     });
@@ -351,17 +365,6 @@ export class _SandboxProcess {
       return true;
     } catch {
       return this.#status !== null;
-    }
-  }
-
-  async #readStderr(): Promise<void> {
-    try {
-      for await (const chunk of this.#child.stderr) {
-        this.#stderr = (this.#stderr + this.#stderrDecoder.decode(chunk, { stream: true }))
-          .slice(-8192);
-      }
-    } catch {
-      // The process is gone; what was read is kept.
     }
   }
 

@@ -1,12 +1,13 @@
 /**
  * The program Worker's end of the host channel: records from its slot's ring in, chunks on the
- * process's stdout out, with no thread in between on the way out and only the router's blocking
+ * process's stderr out, with no thread in between on the way out and only the router's blocking
  * read and an `Atomics.notify` on the way in.
  *
  * Serialised with `Function.prototype.toString` into the Worker's `data:` module (see
  * `child_source.ts`), so it must not refer to anything outside its own body. It runs before any
- * program code and takes everything it needs then: a bound `writeSync` on stdout (the lock-down
- * later replaces `Deno.stdout` with a refusal), the `Atomics` functions, bound encoders and the
+ * program code and takes everything it needs then: a bound `writeSync` on stderr (the lock-down
+ * later replaces `Deno.stderr` with a refusal; stderr because Deno's stdout is line-buffered, so
+ * a write there can come back half done, while a write to stderr is one `write(2)`), the `Atomics` functions, bound encoders and the
  * V8 serialiser, so a program that patches built-ins later cannot reach the raw streams or the
  * ring through them. Typed arrays are built from buffers and read through the original getters,
  * so a `Symbol.species` or getter hook never sees a chunk with the token.
@@ -83,7 +84,7 @@ export function _workerChannel(
   const encode = encoder.encode.bind(encoder);
   const decoder = new TextDecoder();
   const decode = decoder.decode.bind(decoder);
-  const writeSync = Deno.stdout.writeSync.bind(Deno.stdout);
+  const writeSync = Deno.stderr.writeSync.bind(Deno.stderr);
   const load = Atomics.load;
   const store = Atomics.store;
   const waitAsync = Atomics.waitAsync;
@@ -114,18 +115,25 @@ export function _workerChannel(
   let queued = 0;
   let burst = false;
 
+  function stopped(): boolean {
+    return load(cells, wire.cellStopped) !== 0;
+  }
+
   function writeChunk(n: number): void {
+    if (stopped()) throw new Error("the run was stopped");
     chunk[22] = (n >>> 8) & 0xff;
     chunk[23] = n & 0xff;
     const out = n + wire.chunkHeaderBytes === wire.chunkBytes
       ? chunk
       : view(chunk, 0, n + wire.chunkHeaderBytes);
     // One write of at most PIPE_BUF bytes to a pipe is atomic: it is never split or interleaved.
-    writeSync(out);
-  }
-
-  function stopped(): boolean {
-    return load(cells, wire.cellStopped) !== 0;
+    // While it waits for the host to read, the watchdog must not take the Worker for stuck.
+    store(cells, wire.cellWriting, 1);
+    try {
+      writeSync(out);
+    } finally {
+      store(cells, wire.cellWriting, 0);
+    }
   }
 
   function flush(): void {
