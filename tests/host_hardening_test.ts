@@ -5,7 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { builtinTools } from "../mod.ts";
+import { builtinTools, CodeMode } from "../mod.ts";
+import type { CliIo } from "../src/cli/cli_io.ts";
+import { main } from "../src/cli/main.ts";
+import { _cleanText, _escapeForTerminal } from "../src/run/run_errors.ts";
 import {
   _bashContainment,
   type _Containment,
@@ -146,4 +149,171 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+// --- the sandbox does not start in the host's directory --------------------------------------
+
+Deno.test("a program's Deno.cwd() does not reveal the host's directory", async () => {
+  const hostCwd = Deno.cwd();
+  await using codeMode = new CodeMode({ tools: [], check: "off", poolSize: 1 });
+  const programs = [
+    `try { print("cwd:", Deno.cwd()); } catch (e) { print("refused:", String(e)); }`,
+    `print(Deno.cwd());`, // uncaught: the error report must not name it either
+    `try { print(new URL(".", "file:///").href, Deno.realPathSync(".")); } catch (e) { print(String(e)); }`,
+  ];
+  for (const program of programs) {
+    const result = await codeMode.run(program);
+    const shown = result.output + (result.error?.message ?? "");
+    assert.ok(shown.length > 0, program);
+    assert.ok(!shown.includes(hostCwd), `${program} revealed ${hostCwd}: ${shown}`);
+    if (/cwd: /.test(result.output)) assert.match(result.output, /^cwd: \/\n$/);
+  }
+});
+
+// --- safe text: messages cleaned, terminal output escaped -----------------------------------
+
+/** Hostile text: 7- and 8-bit escapes, C0 and C1 controls, bidi marks, overrides and isolates. */
+const HOSTILE: [string, string, string][] = [
+  // [name, input, what _cleanText leaves]
+  ["CSI colour", "a\x1b[31mred\x1b[0m", "ared"],
+  ["OSC title with BEL", "a\x1b]0;owned\x07b", "ab"],
+  ["OSC 8 hyperlink with ST", "\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "link"],
+  ["8-bit CSI", "a\x9b31mred", "ared"],
+  ["8-bit OSC ended by ST", "a\x9d0;owned\x9cb", "ab"],
+  ["C1 controls", "a\x80\x85\x8d\x9fb", "ab"],
+  ["C0 controls and DEL", "a\x00\x07\x08\x0b\x0c\x7fb", "ab"],
+  ["carriage return overwrite", "safe\rEVIL", "safe\nEVIL"],
+  ["RLO override", "abc\u202edcba", "abcdcba"],
+  ["LRE/RLE/PDF/LRO", "\u202aa\u202bb\u202cc\u202dd", "abcd"],
+  ["isolates", "\u2066a\u2067b\u2068c\u2069", "abc"],
+  ["LRM, RLM, ALM", "a\u200eb\u200fc\u061cd", "abcd"],
+  ["tabs and newlines kept", "a\tb\nc", "a\tb\nc"],
+];
+
+Deno.test("_cleanText() removes escapes, C0/C1 controls and bidi controls", () => {
+  for (const [name, input, expected] of HOSTILE) {
+    assert.equal(_cleanText(input), expected, name);
+  }
+  // Pre-capped and linear: a megabyte of escapes and overrides comes back short.
+  const huge = "\x1b[".repeat(200_000) + "\u202e".repeat(200_000) + "\x9d".repeat(200_000);
+  assert.ok(_cleanText(huge, 100).length < 200);
+});
+
+Deno.test("_escapeForTerminal() shows every unsafe character visibly and keeps the rest", () => {
+  const table: [string, string][] = [
+    ["a\x1b[31mred", "a\\x1b[31mred"],
+    ["a\x9b31m", "a\\x9b31m"],
+    ["x\u202ey\u2066z\u200f", "x\\u202ey\\u2066z\\u200f"],
+    ["safe\rEVIL\x07", "safe\\x0dEVIL\\x07"],
+    ["tab\tnewline\nünïcode █ 🙂", "tab\tnewline\nünïcode █ 🙂"],
+  ];
+  for (const [input, expected] of table) assert.equal(_escapeForTerminal(input), expected);
+  for (const [name, input] of HOSTILE) {
+    assert.doesNotMatch(_escapeForTerminal(input), UNSAFE, name);
+  }
+});
+
+// deno-lint-ignore no-control-regex -- finding control characters is the point
+const UNSAFE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+interface Captured extends CliIo {
+  out: string;
+  err: string;
+}
+
+function capture(cwd: string, terminal: boolean): Captured {
+  const io: Captured = {
+    out: "",
+    err: "",
+    stdout: (text) => void (io.out += text),
+    stderr: (text) => void (io.err += text),
+    readStdin: () => Promise.resolve(new Uint8Array()),
+    stderrIsTerminal: false,
+    stdoutIsTerminal: terminal,
+    cwd,
+  };
+  return io;
+}
+
+Deno.test("the CLI escapes program output on a terminal only, and cleans every stderr message", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "codemode_safe_" });
+  try {
+    const hostile = HOSTILE.map(([, input]) => input).join("|");
+    const text = JSON.stringify(hostile);
+    await Deno.writeTextFile(`${dir}/print.ts`, `print(${text});\n`);
+    await Deno.writeTextFile(`${dir}/throw.ts`, `print("before");\nthrow new Error(${text});\n`);
+    await Deno.writeTextFile(
+      `${dir}/import.ts`,
+      `import x from ${JSON.stringify("npm:\x1b]0;t\x07\u202e")};\nprint(x);\n`,
+    );
+    const table: {
+      name: string;
+      args: string[];
+      terminal: boolean;
+      stdout: (out: string) => void;
+      stderr: RegExp;
+    }[] = [
+      {
+        name: "output to a terminal is escaped",
+        stderr: /^$/,
+        args: ["run", "--no-check", "print.ts"],
+        terminal: true,
+        stdout: (out) => {
+          assert.doesNotMatch(out, UNSAFE);
+          assert.ok(out.includes("\\x1b[31mred") && out.includes("\\u202edcba"), out);
+        },
+      },
+      {
+        name: "output to a pipe is left as it is",
+        stderr: /^$/,
+        args: ["run", "--no-check", "print.ts"],
+        terminal: false,
+        stdout: (out) => assert.equal(out, hostile + "\n"),
+      },
+      {
+        name: "--json on a terminal is left as it is",
+        stderr: /^$/,
+        args: ["run", "--json", "--no-check", "print.ts"],
+        terminal: true,
+        stdout: (out) => assert.equal(JSON.parse(out).output, hostile + "\n"),
+      },
+      {
+        name: "an error message on stderr is cleaned, output before it kept",
+        stderr: /^codemode: runtime error at line 2, column 7: Error: ared\|ab\|link\|/,
+        args: ["run", "--no-check", "throw.ts"],
+        terminal: false,
+        stdout: (out) => assert.equal(out, "before\n"),
+      },
+      {
+        name: "an import-policy message on stderr is cleaned",
+        stderr: /^codemode: import error/,
+        args: ["run", "--no-check", "import.ts"],
+        terminal: false,
+        stdout: (out) => assert.equal(out, ""),
+      },
+      {
+        name: "an unknown command on stderr is cleaned",
+        stderr: /^codemode: unknown command "\\x1b\]0;owned\\x07\\u202erun"/,
+        args: ["\x1b]0;owned\x07\u202erun"],
+        terminal: true,
+        stdout: (out) => assert.equal(out, ""),
+      },
+      {
+        name: "a usage error on stderr is cleaned",
+        stderr: /run takes one program, got 2: a\\x1b\[2J\.ts b\\u202e\.ts/,
+        args: ["run", "a\x1b[2J.ts", "b\u202e.ts"],
+        terminal: true,
+        stdout: (out) => assert.equal(out, ""),
+      },
+    ];
+    for (const row of table) {
+      const io = capture(dir, row.terminal);
+      await main(row.args, io);
+      row.stdout(io.out);
+      assert.doesNotMatch(io.err, UNSAFE, `${row.name}: ${JSON.stringify(io.err)}`);
+      assert.match(io.err, row.stderr, row.name);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

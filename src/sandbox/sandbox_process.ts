@@ -188,6 +188,7 @@ export class _SandboxProcess {
       stdout: "piped",
       stderr: "piped",
       clearEnv: true,
+      cwd: "/", // not the host's directory: Deno.cwd() in a program must not reveal it
       env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
     }).spawn();
     this.#child = child;
