@@ -268,14 +268,15 @@ class _FdDir implements _Dir {
   async #entry(fd: number, access: _Access | undefined): Promise<_Entry> {
     let keep = false;
     try {
-      const info = await Deno.stat(`/proc/self/fd/${fd}`);
+      // Errors are mapped so that no message names the magic link (or anything else).
+      const info = await _mapped(Deno.stat(`/proc/self/fd/${fd}`));
       if (info.isDirectory) {
         keep = true;
         return { info, dir: new _FdDir(this.#libc, fd) };
       }
       if (!info.isFile || access === undefined) return { info };
       // The magic link is the inode the kernel found beneath the directory, not a path.
-      const file = await Deno.open(`/proc/self/fd/${fd}`, _accessOptions(access));
+      const file = await _mapped(Deno.open(`/proc/self/fd/${fd}`, _accessOptions(access)));
       return { info, file };
     } finally {
       if (!keep) this.#libc.close(fd);
@@ -332,7 +333,7 @@ class _FdDir implements _Dir {
     const flags = this.#libc.O_PATH | this.#libc.O_DIRECTORY;
     const fd = _check(this.#openat2(rel, flags, 0, BENEATH | RESOLVE_NO_SYMLINKS));
     try {
-      return await Array.fromAsync(Deno.readDir(`/proc/self/fd/${fd}`));
+      return await _mapped(Array.fromAsync(Deno.readDir(`/proc/self/fd/${fd}`)));
     } finally {
       this.#libc.close(fd);
     }
@@ -438,5 +439,7 @@ function _fromDeno(error: unknown): unknown {
   if (error instanceof Deno.errors.NotADirectory) return new _BeneathError("notdir", "not a dir");
   if (error instanceof Deno.errors.PermissionDenied) return new _BeneathError("denied", "denied");
   if (error instanceof Deno.errors.FilesystemLoop) return new _BeneathError("symlink", "loop");
-  return error;
+  // Any other system error by its name only: Deno's messages name the path.
+  const system = Object.values(Deno.errors).some((kind) => error instanceof kind);
+  return system ? new _BeneathError("other", (error as Error).name) : error;
 }

@@ -69,7 +69,7 @@ export async function* walkFiles(
       entries = await start.readDir(fromStart === "" ? "." : fromStart);
     } catch (error) {
       // A directory that vanished, cannot be read, or became a symlink or a file is skipped.
-      if (error instanceof _BeneathError && error.code !== "other") continue;
+      if (error instanceof _BeneathError) continue;
       throw error;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
