@@ -49,7 +49,11 @@ function _helperUnavailable(): void {
 
 function _unshareArgs(): string[] {
   // Without root, a user namespace (mapping only our own uid) lets us make the PID namespace.
-  const user = Deno.uid() === 0 ? [] : ["--user", "--map-current-user"];
+  let root = false;
+  try {
+    root = Deno.uid() === 0;
+  } catch { /* no --allow-sys: assume not root */ }
+  const user = root ? [] : ["--user", "--map-current-user"];
   return [...user, "--pid", "--fork", "--kill-child", "--"];
 }
 
@@ -68,6 +72,14 @@ async function _works(command: string, args: string[]): Promise<boolean> {
 }
 
 async function _detect(): Promise<_Containment> {
+  try {
+    return await _strongest();
+  } catch {
+    return "marker";
+  }
+}
+
+async function _strongest(): Promise<_Containment> {
   if (Deno.build.os === "windows") return "marker";
   if (Deno.build.os === "linux" && (await _works("unshare", [..._unshareArgs(), "true"]))) {
     return "pid-namespace";
