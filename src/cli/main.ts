@@ -5,7 +5,7 @@
  */
 
 import { _checkCommand } from "./check_command.ts";
-import { _processIo, _UsageError, type CliIo } from "./cli_io.ts";
+import { _processIo, _safeIo, _UsageError, type CliIo } from "./cli_io.ts";
 import { _missingPermissions } from "./permission_guard.ts";
 import { _describeCommand, _toolsCommand } from "./describe_command.ts";
 import { _runCommand } from "./run_command.ts";
@@ -53,6 +53,13 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
  */
 export async function main(args: string[], io: CliIo = _processIo()): Promise<number> {
   const [command, ...rest] = args;
+  // Program output to a terminal is escaped (scripts that pipe it, and --json, get it as it is);
+  // serve's stdout is a protocol channel, never escaped.
+  const flags = rest.slice(0, rest.includes("--") ? rest.indexOf("--") : undefined);
+  io = _safeIo(
+    io,
+    io.stdoutIsTerminal === true && command !== "serve" && !flags.includes("--json"),
+  );
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     io.stdout(MAIN_HELP);
     return command === undefined ? 2 : 0;

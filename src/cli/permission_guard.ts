@@ -6,6 +6,8 @@
  * @module
  */
 
+import { _escapeForTerminal } from "../run/run_errors.ts";
+
 /**
  * Says which command to run when the process lacks the permissions the CLI needs
  * (it starts sandbox processes and reads the tool root); `null` when all is there.
@@ -24,7 +26,8 @@ export function _missingPermissions(args: readonly string[] = Deno.args): string
 if (Deno.mainModule === new URL("../../mod.ts", import.meta.url).href) {
   const missing = _missingPermissions();
   if (missing !== null) {
-    console.error(missing);
+    console.error(_escapeForTerminal(missing)); // it quotes the arguments
+
     Deno.exit(2);
   }
 }

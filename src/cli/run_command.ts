@@ -6,7 +6,7 @@
 
 import { formatRunError } from "../run/run_errors.ts";
 import type { RunResult, ToolCallTrace } from "../types.ts";
-import { _UsageError, type CliIo } from "./cli_io.ts";
+import { _rawStderr, _UsageError, type CliIo } from "./cli_io.ts";
 import { _openSession, _parse, _TOOL_FLAGS_HELP } from "./common_flags.ts";
 import { _readProgram } from "./program_source.ts";
 
@@ -79,10 +79,11 @@ export async function _runCommand(args: string[], io: CliIo): Promise<number> {
   let calls = 0;
   let shown = false;
   const started = performance.now();
+  const status = _rawStderr(io); // the status line moves the cursor; everything else is escaped
   const progress = io.stderrIsTerminal && !json
     ? setInterval(() => {
       const s = ((performance.now() - started) / 1000).toFixed(1);
-      io.stderr(`\r\x1b[2Kcodemode: running… ${s} s, ${calls} tool calls`);
+      status(`\r\x1b[2Kcodemode: running… ${s} s, ${calls} tool calls`);
       shown = true;
     }, 1000)
     : undefined;
@@ -91,7 +92,7 @@ export async function _runCommand(args: string[], io: CliIo): Promise<number> {
     result = await session.codeMode.run(source, {
       onOutput: json ? undefined : (text) => {
         if (shown) {
-          io.stderr("\r\x1b[2K");
+          status("\r\x1b[2K");
           shown = false;
         }
         io.stdout(text);
@@ -100,7 +101,7 @@ export async function _runCommand(args: string[], io: CliIo): Promise<number> {
     });
   } finally {
     clearInterval(progress);
-    if (shown) io.stderr("\r\x1b[2K");
+    if (shown) status("\r\x1b[2K");
   }
   if (json) {
     io.stdout(JSON.stringify(result) + "\n");

@@ -8,20 +8,44 @@ import type { _WireError } from "../sandbox/protocol.ts";
 import type { RunError, RunErrorKind } from "../types.ts";
 
 /**
- * Strips terminal escapes and control characters, folds CRLF, and caps the length. The text is
- * cut before any pattern runs and every pattern is linear, so a hostile message of any size costs
- * the host next to nothing.
+ * Characters a terminal acts on or that reorder the text around them: C0 controls but tab and
+ * newline (carriage return included), DEL, C1 controls (U+0080–U+009F, among them the 8-bit CSI
+ * and OSC), and the bidi marks, embeddings, overrides and isolates (U+061C, U+200E, U+200F,
+ * U+202A–U+202E, U+2066–U+2069). One character class, so the whole replace is linear.
+ */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const UNSAFE_CHARS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Strips terminal escapes (7- and 8-bit), control characters and bidi controls, folds CRLF, and
+ * caps the length. The text is cut before any pattern runs and every pattern is linear, so a
+ * hostile message of any size costs the host next to nothing.
  */
 export function _cleanText(text: string, max = 4000): string {
   const head = text.length > max * 2 ? text.slice(0, max * 2) : text;
   const dropped = text.length - head.length;
-  // deno-lint-ignore no-control-regex -- removing terminal escapes is the point
-  const escapes = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b./g;
-  // deno-lint-ignore no-control-regex -- removing control characters is the point
-  const controls = /[\x00-\x08\x0b-\x1f\x7f]/g;
-  const clean = head.replace(escapes, "").replace(/\r\n?/g, "\n").replace(controls, "").trim();
+  const escapes =
+    // deno-lint-ignore no-control-regex -- removing terminal escapes is the point
+    /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.|\x9b[0-?]*[ -/]*[@-~]|\x9d[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?/g;
+  const clean = head.replace(escapes, "").replace(/\r\n?/g, "\n").replace(UNSAFE_CHARS, "")
+    .trim();
   const more = Math.max(0, clean.length - max) + dropped;
   return more > 0 ? `${clean.slice(0, max)}… (${more} more characters)` : clean;
+}
+
+/**
+ * Makes text safe to show on a terminal while keeping all of it: every character
+ * {@linkcode _cleanText} would remove is shown as a visible escape instead (`\x1b`, `\x9b`,
+ * `\u202e`), and newlines and tabs are kept. Linear; for program output, which scripts may pipe,
+ * use it only when the stream is a terminal.
+ */
+export function _escapeForTerminal(text: string): string {
+  return text.replace(UNSAFE_CHARS, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
 }
 
 const MEMORY_MESSAGE =

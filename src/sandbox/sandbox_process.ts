@@ -116,6 +116,7 @@ export class _SandboxProcess {
       stdout: "null",
       stderr: "piped",
       clearEnv: true,
+      cwd: "/", // not the host's directory: Deno.cwd() in a program must not reveal it
       env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
     }).spawn();
     this.#child = child;

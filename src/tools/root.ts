@@ -1,12 +1,16 @@
 /**
  * Confinement of the built-in tools to one root directory: every path a program passes is
  * resolved against the root, and paths that leave it — absolute paths, `..` escapes, symlinks
- * whose real target is outside — are refused with an error that names the path and the root.
+ * whose real target is outside — are refused with an error that names the path and the root
+ * (never where a symlink leads). {@linkcode Root.resolve} is the check that explains; the opens
+ * ({@linkcode Root.open}, {@linkcode Root.create}) go through `beneath.ts`, which holds even while
+ * another process swaps symlinks.
  *
  * @module
  */
 
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { type _Access, _BeneathError, type _Dir, type _Entry, _openBeneath } from "./beneath.ts";
 
 /** Options for {@linkcode Root.resolve}. */
 export interface ResolveOptions {
@@ -31,6 +35,55 @@ export interface ResolvedPath {
   relative: string;
   /** Whether something exists at the path. */
   exists: boolean;
+  /**
+   * The real path relative to the root (symlinks resolved when checked; for a missing path, its
+   * deepest existing ancestor's real path followed by the rest), with `/` separators.
+   */
+  real: string;
+}
+
+/** Options for {@linkcode Root.open}. */
+export interface OpenOptions {
+  /**
+   * The tool asking, used as the prefix of error messages.
+   * @default {"codemode"}
+   */
+  tool?: string;
+  /**
+   * Open a regular file for this access (never created or truncated); without it only the type
+   * is read, and a directory is held for walking.
+   * @default {undefined}
+   */
+  access?: _Access;
+}
+
+/**
+ * What {@linkcode Root.open} found: the entry's type, and the open file (a regular file opened
+ * with an access mode) or directory. Disposing it closes them.
+ */
+export class RootEntry implements Disposable {
+  /** The path relative to the root, as the program named it (normalized). */
+  readonly relative: string;
+  /** The entry's type and size (the target's, for a symlink inside the root). */
+  readonly info: Deno.FileInfo;
+  /** The open file, for a regular file opened with an access mode. */
+  readonly file: Deno.FsFile | undefined;
+  /** The directory, held open, when the entry is one. */
+  readonly dir: _Dir | undefined;
+
+  /** Wraps what `beneath.ts` opened. */
+  constructor(relative: string, entry: _Entry) {
+    this.relative = relative;
+    this.info = entry.info;
+    this.file = entry.file;
+    this.dir = entry.dir;
+  }
+
+  /** Closes the file or directory. */
+  [Symbol.dispose](): void {
+    this.file?.close();
+    this.dir?.[Symbol.dispose]();
+  }
 }
 
 /**
@@ -47,6 +100,8 @@ export interface ResolvedPath {
 export class Root {
   /** The root's real absolute path (symlinks resolved). */
   readonly path: string;
+  /** The root directory's identity when it was opened; a replaced root is refused. */
+  readonly #identity: { dev: number; ino: number | null };
 
   /**
    * Opens a root. Throws a `TypeError` when the directory does not exist or is not a directory.
@@ -71,12 +126,14 @@ export class Root {
       }
       throw error;
     }
-    if (!Deno.statSync(real).isDirectory) {
+    const info = Deno.statSync(real);
+    if (!info.isDirectory) {
       throw new TypeError(
         `The root "${dir}" is a file, not a directory: pass the directory that contains it`,
       );
     }
     this.path = real;
+    this.#identity = { dev: info.dev, ino: info.ino };
   }
 
   /** Whether an absolute, normalized path is the root or inside it. */
@@ -146,14 +203,18 @@ export class Root {
             ? `"${userPath}"`
             : `"${userPath}" (through "${this.relative(probe)}")`;
           throw new RangeError(
-            `${tool}: ${what} is a symlink that leads outside the allowed root ${this.path} ` +
-              `(to ${real}): only files whose real location is inside the root can be used`,
+            `${tool}: ${what} is a symlink that leads outside the allowed root ${this.path}: ` +
+              `only files whose real location is inside the root can be used`,
           );
         }
-        if (probe === absolute) {
-          return { absolute, relative: this.relative(absolute), exists: true };
-        }
-        break;
+        const rest = relative(probe, absolute);
+        const realPath = rest === "" ? real : join(real, rest);
+        return {
+          absolute,
+          relative: this.relative(absolute),
+          exists: probe === absolute,
+          real: this.relative(realPath),
+        };
       }
       if (await _lexists(probe)) {
         throw new RangeError(
@@ -172,7 +233,107 @@ export class Root {
       }
       probe = dirname(probe);
     }
-    return { absolute, relative: this.relative(absolute), exists: false };
+  }
+
+  /**
+   * Opens a path given by a program, confined to the root even while another process swaps
+   * symlinks (see `beneath.ts`). Throws like {@linkcode Root.resolve}; a path that leads outside
+   * only at the moment of the open is a `RangeError` too. Dispose the result to close it.
+   *
+   * @param userPath A path relative to the root, e.g. `src/mod.ts`.
+   * @param options Who asks, and the access to open a regular file with.
+   */
+  async open(userPath: string, options: OpenOptions = {}): Promise<RootEntry> {
+    const tool = options.tool ?? "codemode";
+    const target = await this.resolve(userPath, { tool });
+    using dir = await this.#openRoot(tool);
+    const entry = await this.#confined(tool, userPath, dir.open(target.real, options.access, true));
+    return new RootEntry(target.relative, entry);
+  }
+
+  /**
+   * Opens a path given by a program for writing, creating it and its missing parent directories
+   * when it does not exist, confined like {@linkcode Root.open}. An existing regular file is
+   * opened as it is (not truncated); a directory or special file comes back without `file`.
+   *
+   * @param userPath A path relative to the root, e.g. `notes/summary.md`.
+   * @param options Who asks (`access` is always `"write"`).
+   */
+  async create(userPath: string, options: OpenOptions = {}): Promise<RootEntry> {
+    const tool = options.tool ?? "codemode";
+    const target = await this.resolve(userPath, { tool, mustExist: false });
+    using dir = await this.#openRoot(tool);
+    const entry = await this.#confined(tool, userPath, dir.create(target.real));
+    return new RootEntry(target.relative, entry);
+  }
+
+  async #openRoot(tool: string): Promise<_Dir> {
+    try {
+      return await _openBeneath(this.path, this.#identity);
+    } catch (error) {
+      if (!(error instanceof _BeneathError)) throw error;
+      throw new Deno.errors.NotFound(
+        `${tool}: the root directory ${this.path} was moved, removed or replaced since the ` +
+          `tools were created: create the tools again (restart codemode) with the new root`,
+      );
+    }
+  }
+
+  /** Turns a `beneath.ts` failure into a message naming the program's path, never a target. */
+  async #confined<T>(tool: string, userPath: string, opening: Promise<T>): Promise<T> {
+    try {
+      return await opening;
+    } catch (error) {
+      if (!(error instanceof _BeneathError)) throw error;
+      throw _confinementError(tool, JSON.stringify(userPath), this.path, error);
+    }
+  }
+}
+
+/** The error a program gets for a `beneath.ts` failure on `path` (already quoted). */
+export function _confinementError(
+  tool: string,
+  path: string,
+  root: string,
+  error: _BeneathError,
+): Error {
+  switch (error.code) {
+    case "outside":
+      return new RangeError(
+        `${tool}: ${path} leads outside the allowed root ${root} (a symlink on the way points ` +
+          `out of it, or was swapped in while it was opened): only files whose real location ` +
+          `is inside the root can be used`,
+      );
+    case "symlink":
+      return new RangeError(
+        `${tool}: ${path} goes through a symlink that cannot be followed here (too many ` +
+          `levels, or one appeared while it was opened): use the path without the symlink`,
+      );
+    case "missing":
+      return new Deno.errors.NotFound(
+        `${tool}: ${path} does not exist in the root ${root} (or it was removed while it was ` +
+          `opened): check the spelling, or call list_files to see what is there`,
+      );
+    case "notdir":
+      return new TypeError(
+        `${tool}: a part of ${path} is a file, not a directory, in the root ${root}: ` +
+          `check the path, or call list_files to see what is there`,
+      );
+    case "denied":
+      return new Deno.errors.PermissionDenied(
+        `${tool}: ${path} in the root ${root} cannot be opened (permission denied): ` +
+          `use a file the host can access`,
+      );
+    case "changed":
+    case "exists":
+      return new Error(
+        `${tool}: ${path} kept changing while it was opened (another process is moving files ` +
+          `in the root ${root}): try again`,
+      );
+    default:
+      return new Error(
+        `${tool}: ${path} in the root ${root} could not be opened (${error.message})`,
+      );
   }
 }
 

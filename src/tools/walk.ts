@@ -4,8 +4,7 @@
  * @module
  */
 
-import { join } from "node:path";
-import type { Root } from "./root.ts";
+import { _BeneathError, type _Dir } from "./beneath.ts";
 
 /** Directory names skipped unless `includeIgnored` is set. */
 export const IGNORED_DIRECTORIES: ReadonlySet<string> = new Set([".git", "node_modules"]);
@@ -28,8 +27,6 @@ export interface WalkOptions {
 
 /** One file found by {@linkcode walkFiles}. */
 export interface WalkEntry {
-  /** Absolute path. */
-  absolute: string;
   /** Path relative to the root, `/`-separated. */
   relative: string;
   /** Path relative to the directory the walk started in, `/`-separated. */
@@ -39,55 +36,51 @@ export interface WalkEntry {
 }
 
 /**
- * Yields the files under `start` (an absolute directory inside the root) depth-first, each
- * directory's entries in sorted order, without following symlinks.
+ * Yields the files under `start` (a directory held open, whose path relative to the root is
+ * `startRelative`) depth-first, each directory's entries in sorted order, without following
+ * symlinks. Every directory is opened beneath `start` with no symlink on the way, so a directory
+ * swapped for a symlink while the walk runs is skipped, not followed.
  *
  * @example List the TypeScript files under a root
  * ```ts
  * import { Root } from "./root.ts";
  * import { walkFiles } from "./walk.ts";
  * const root = new Root(".");
- * for await (const file of walkFiles(root, root.path)) {
+ * using start = await root.open(".");
+ * for await (const file of walkFiles(start.dir!, start.relative)) {
  *   if (file.relative.endsWith(".ts")) console.log(file.relative);
  * }
  * ```
  */
 export async function* walkFiles(
-  root: Root,
-  start: string,
+  start: _Dir,
+  startRelative: string,
   options: WalkOptions = {},
 ): AsyncGenerator<WalkEntry> {
   const includeIgnored = options.includeIgnored ?? false;
   const includeSymlinks = options.includeSymlinks ?? true;
-  const stack: { dir: string; fromStart: string }[] = [{ dir: start, fromStart: "" }];
+  const prefix = startRelative === "." ? "" : `${startRelative}/`;
+  const stack: string[] = [""];
   while (stack.length > 0) {
     options.signal?.throwIfAborted();
-    const { dir, fromStart } = stack.pop()!;
-    const entries: Deno.DirEntry[] = [];
+    const fromStart = stack.pop()!;
+    let entries: Deno.DirEntry[];
     try {
-      for await (const entry of Deno.readDir(dir)) entries.push(entry);
+      entries = await start.readDir(fromStart === "" ? "." : fromStart);
     } catch (error) {
-      // A directory that vanished or cannot be read is skipped, not fatal to the walk.
-      if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
-        continue;
-      }
+      // A directory that vanished, cannot be read, or became a symlink or a file is skipped.
+      if (error instanceof _BeneathError) continue;
       throw error;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const subdirs: { dir: string; fromStart: string }[] = [];
+    const subdirs: string[] = [];
     for (const entry of entries) {
-      const absolute = join(dir, entry.name);
       const rel = fromStart === "" ? entry.name : `${fromStart}/${entry.name}`;
       if (entry.isDirectory) {
         if (!includeIgnored && IGNORED_DIRECTORIES.has(entry.name)) continue;
-        subdirs.push({ dir: absolute, fromStart: rel });
+        subdirs.push(rel);
       } else if (entry.isFile || (entry.isSymlink && includeSymlinks)) {
-        yield {
-          absolute,
-          relative: root.relative(absolute),
-          fromStart: rel,
-          isSymlink: entry.isSymlink,
-        };
+        yield { relative: prefix + rel, fromStart: rel, isSymlink: entry.isSymlink };
       }
     }
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);

@@ -1,11 +1,20 @@
 /**
  * The `bash` built-in tool: a shell command run with dax's cross-platform shell, starting in the
- * root, with a timeout and an output cap.
+ * root, with a timeout and an output cap. The shell runs in a helper process in a PID namespace or
+ * session of its own (`_bash_process.ts`), so every process the call started ends with it; where
+ * neither is available, in the host, with only the environment marker to find its processes.
  *
  * @module
  */
 
 import { _killMarked, _MARKER_VAR } from "./_marked_processes.ts";
+import {
+  _bashContainment,
+  type _ContainedRun,
+  type _Containment,
+  _runContained,
+  PIPE_GRACE_MS,
+} from "./_bash_process.ts";
 import $, { KillController } from "dax";
 import type { Tool, ToolContext } from "../../types.ts";
 import type { Root } from "../root.ts";
@@ -126,12 +135,14 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
     );
   }
   const killer = new KillController();
+  const kill = new AbortController();
   let timedOut = false;
   let truncated = false;
-  // Killing dax's direct children leaves theirs (`sh -c 'sleep 60'`), which also keep the pipes
-  // open; every process of this call carries the marker, so all of them end together.
+  // Every process of this call ends with it: in a PID namespace or session of its own where the
+  // system allows (`_bash_process.ts`), and through the environment marker in any case.
   const marker = crypto.randomUUID();
   const stop = () => {
+    kill.abort();
     killer.kill("SIGKILL");
     void _killMarked(marker);
   };
@@ -147,31 +158,25 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
   }, timeoutMs);
   signal?.addEventListener("abort", stop, { once: true });
   let exitCode: number;
-  let parseError = "";
+  let parseError: string | undefined;
+  let mode: _Containment = "marker";
   try {
-    const result = await $.raw`${command}`
-      .cwd(cwd.absolute)
-      .env(_MARKER_VAR, marker)
-      .stdin("null")
-      .stdout(stdout.stream)
-      .stderr(stderr.stream)
-      .signal(killer.signal)
-      .noThrow();
-    exitCode = result.code;
-  } catch (error) {
-    // dax throws before running when it cannot parse the command line.
-    // It throws strings for syntax it does not support.
-    exitCode = 2;
-    parseError = `bash: ${error instanceof Error ? error.message : String(error)}\n` +
-      `[bash: this shell (dax) runs pipes, &&, ||, ;, redirects, globs, $VAR and ( ) ` +
-      `subshells, but not if/for/while, functions, here-documents or $(...): run those through ` +
-      `sh -c '...', or do the logic in the program]\n`;
+    mode = await _bashContainment();
+    const run = { cwd: cwd.absolute, marker, stdout: stdout.stream, stderr: stderr.stream };
+    const contained = mode === "marker"
+      ? undefined
+      : await _runContained(mode, command, { ...run, kill: kill.signal });
+    ({ exitCode, parseError } = contained ?? await _runInHost(command, run, killer, kill.signal));
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", stop);
-    // Background jobs (`cmd &`) end with the call, not after it.
-    await _killMarked(marker);
+    // Background jobs (`cmd &`) end with the call, not after it; a PID namespace saw to that.
+    if (mode !== "pid-namespace") await _killMarked(marker);
   }
+  const parseNote = parseError === undefined ? "" : `bash: ${parseError}\n` +
+    `[bash: this shell (dax) runs pipes, &&, ||, ;, redirects, globs, $VAR and ( ) ` +
+    `subshells, but not if/for/while, functions, here-documents or $(...): run those through ` +
+    `sh -c '...', or do the logic in the program]\n`;
   signal?.throwIfAborted();
   let note = "";
   if (timedOut) {
@@ -181,7 +186,7 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
     note = `[bash: the command was killed after writing more than ${BASH_MAX_OUTPUT_BYTES} ` +
       `bytes to one stream; print less, e.g. pipe through "head -n 100" or filter with grep]`;
   }
-  let errText = parseError + stderr.text();
+  let errText = parseNote + stderr.text();
   if (note) errText += (errText === "" || errText.endsWith("\n") ? "" : "\n") + note;
   return {
     stdout: stdout.text(),
@@ -190,6 +195,58 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
     timedOut,
     truncated,
   };
+}
+
+/**
+ * Runs the command line with dax in the host itself (no helper process could start), its
+ * processes marked with `run.marker`; `killer` kills dax's direct children.
+ */
+async function _runInHost(
+  command: string,
+  run: {
+    cwd: string;
+    marker: string;
+    stdout: WritableStream<Uint8Array>;
+    stderr: WritableStream<Uint8Array>;
+  },
+  killer: KillController,
+  stopped: AbortSignal,
+): Promise<_ContainedRun> {
+  try {
+    const running = Promise.resolve(
+      $.raw`${command}`
+        .cwd(run.cwd)
+        .env(_MARKER_VAR, run.marker)
+        .stdin("null")
+        .stdout(run.stdout)
+        .stderr(run.stderr)
+        .signal(killer.signal)
+        .noThrow(),
+    ).then((result) => result.code);
+    // A process that left the marker behind and holds stdout open would keep dax waiting for
+    // the pipe's end: once the call is stopped, it is left to itself after a grace period.
+    running.catch(() => {});
+    return { exitCode: await _settledOrStopped(running, stopped, 137) };
+  } catch (error) {
+    // dax throws before running when it cannot parse the command line (strings, for syntax it
+    // does not support).
+    return { exitCode: 2, parseError: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** `promise`'s value, or `fallback` once `stopped` has been aborted for {@linkcode PIPE_GRACE_MS}. */
+function _settledOrStopped<T>(promise: Promise<T>, stopped: AbortSignal, fallback: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onStop = () => {};
+  const bound = new Promise<T>((resolve) => {
+    onStop = () => timer = setTimeout(() => resolve(fallback), PIPE_GRACE_MS);
+    if (stopped.aborted) onStop();
+    else stopped.addEventListener("abort", onStop, { once: true });
+  });
+  return Promise.race([promise, bound]).finally(() => {
+    clearTimeout(timer);
+    stopped.removeEventListener("abort", onStop);
+  });
 }
 
 /** A byte sink keeping the first `cap` bytes and calling `onOverflow` once past them. */

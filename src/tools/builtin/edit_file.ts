@@ -7,6 +7,7 @@
 import type { Tool, ToolContext } from "../../types.ts";
 import type { Root } from "../root.ts";
 import { _field } from "./_input.ts";
+import { _writeAll } from "./write_file.ts";
 
 /** What `edit_file` returns. */
 export interface EditFileResult {
@@ -96,19 +97,20 @@ async function _editFile(
     );
   }
   signal?.throwIfAborted();
-  const { absolute, relative } = await root.resolve(userPath, { tool });
-  if ((await Deno.stat(absolute)).isDirectory) {
+  using entry = await root.open(userPath, { tool, access: "readwrite" });
+  const { relative, file } = entry;
+  if (entry.info.isDirectory) {
     throw new TypeError(
       `${tool}: "${userPath}" is a directory in the root ${root.path}, not a file: ` +
         `call list_files({ path: "${relative}" }) to find the file to edit`,
     );
   }
-  if (!(await Deno.stat(absolute)).isFile) {
+  if (file === undefined) {
     throw new TypeError(
       `${tool}: "${relative}" is not a regular file (a device, socket or pipe): edit a text file`,
     );
   }
-  const text = await Deno.readTextFile(absolute);
+  const text = new TextDecoder().decode(await _readAll(file));
   if (text.includes("\0")) {
     throw new TypeError(
       `${tool}: "${relative}" looks binary (it contains NUL bytes) and edit_file edits text ` +
@@ -141,6 +143,26 @@ async function _editFile(
   }
   result += text.slice(from);
   signal?.throwIfAborted();
-  await Deno.writeTextFile(absolute, result);
+  await file.truncate(0);
+  await file.seek(0, Deno.SeekMode.Start);
+  await _writeAll(file, new TextEncoder().encode(result));
   return { path: relative, replacements: positions.length };
+}
+
+/** Reads a file from its current position to the end. */
+async function _readAll(file: Deno.FsFile): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const buffer = new Uint8Array(64 * 1024);
+  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+    chunks.push(buffer.slice(0, n));
+    size += n;
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return all;
 }

@@ -105,21 +105,21 @@ async function _listFiles(
   })!;
   const includeIgnored = _field(tool, input, "includeIgnored", "boolean") ?? false;
   const matcher = pattern === undefined ? undefined : _compileGlob(tool, pattern);
-  const { absolute, relative } = await root.resolve(userPath, { tool });
-  const info = await Deno.stat(absolute);
-  if (!info.isDirectory) {
+  using entry = await root.open(userPath, { tool });
+  const { relative, dir } = entry;
+  if (dir === undefined) {
     const name = relative.slice(relative.lastIndexOf("/") + 1);
     return { files: !matcher || matcher.test(name) ? [relative] : [], truncated: false };
   }
   const files: string[] = [];
   let truncated = false;
-  for await (const entry of walkFiles(root, absolute, { includeIgnored, signal })) {
-    if (matcher && !matcher.test(entry.fromStart)) continue;
+  for await (const file of walkFiles(dir, relative, { includeIgnored, signal })) {
+    if (matcher && !matcher.test(file.fromStart)) continue;
     if (files.length === limit) {
       truncated = true;
       break;
     }
-    files.push(entry.relative);
+    files.push(file.relative);
   }
   files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { files, truncated };

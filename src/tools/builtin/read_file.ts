@@ -71,20 +71,19 @@ async function _readFile(root: Root, input: unknown, signal?: AbortSignal): Prom
   const limit = _integer(tool, input, "limit", { min: 1, max: Number.MAX_SAFE_INTEGER });
   const stop = limit === undefined ? Infinity : first + limit; // first line NOT returned
   signal?.throwIfAborted();
-  const { absolute, relative } = await root.resolve(userPath, { tool });
-  const info = await Deno.stat(absolute);
+  using entry = await root.open(userPath, { tool, access: "read" });
+  const { relative, info, file } = entry;
   if (info.isDirectory) {
     throw new TypeError(
       `${tool}: "${userPath}" is a directory in the root ${root.path}, not a file: ` +
         `call list_files({ path: "${relative}" }) to see its files`,
     );
   }
-  if (!info.isFile) {
+  if (file === undefined) {
     throw new TypeError(
       `${tool}: "${relative}" is not a regular file (a device, socket or pipe): read a text file`,
     );
   }
-  using file = await Deno.open(absolute, { read: true });
   const decoder = new TextDecoder();
   const buffer = new Uint8Array(CHUNK_BYTES);
   const parts: string[] = [];

@@ -12,6 +12,7 @@
 
 import type { Tool, ToolContext } from "../../types.ts";
 import type { Root } from "../root.ts";
+import { _BeneathError } from "../beneath.ts";
 import { walkFiles } from "../walk.ts";
 import { _field, _integer } from "./_input.ts";
 import { _compileGlob } from "./list_files.ts";
@@ -145,50 +146,71 @@ async function _searchFiles(
     );
   }
   const matcher = glob === undefined ? undefined : _compileGlob(tool, glob);
-  const { absolute, relative } = await root.resolve(userPath, { tool });
-  const files: { absolute: string; relative: string }[] = [];
-  if ((await Deno.stat(absolute)).isDirectory) {
-    const walk = walkFiles(root, absolute, { includeIgnored, includeSymlinks: false, signal });
-    for await (const entry of walk) {
-      if (!matcher || matcher.test(entry.fromStart)) files.push(entry);
+  using entry = await root.open(userPath, { tool, access: "read" });
+  const files: _SearchFile[] = [];
+  if (entry.dir !== undefined) {
+    const dir = entry.dir;
+    const walk = walkFiles(dir, entry.relative, {
+      includeIgnored,
+      includeSymlinks: false,
+      signal,
+    });
+    for await (const file of walk) {
+      if (!matcher || matcher.test(file.fromStart)) {
+        files.push({
+          relative: file.relative,
+          open: () => dir.open(file.fromStart, "read", false),
+        });
+      }
     }
-  } else if (!matcher || matcher.test(relative.slice(relative.lastIndexOf("/") + 1))) {
-    files.push({ absolute, relative });
+  } else if (
+    entry.file !== undefined &&
+    (!matcher || matcher.test(entry.relative.slice(entry.relative.lastIndexOf("/") + 1)))
+  ) {
+    const only = entry.file;
+    files.push({
+      relative: entry.relative,
+      open: () => Promise.resolve({ info: entry.info, file: only, keep: true }),
+    });
   }
   if (files.length === 0) return [];
   return await _runSearchChild(
-    root,
-    {
-      files: files.map((f) => f.absolute),
-      source: pattern,
-      flags,
-      maxResults,
-      maxFileBytes: SEARCH_FILES_MAX_FILE_BYTES,
-      maxLineChars: MAX_LINE_CHARS,
-    },
-    files.map((f) => f.relative),
+    { source: pattern, flags, maxResults, maxLineChars: MAX_LINE_CHARS },
+    files,
     signal,
   );
 }
 
+/** One file to search, opened (confined to the root) only when its turn comes. */
+interface _SearchFile {
+  relative: string;
+  /** The open file (`keep`: the caller closes it), or no file for anything but a regular file. */
+  open(): Promise<{ info: Deno.FileInfo; file?: Deno.FsFile; keep?: boolean }>;
+}
+
 interface _SearchRequest {
-  files: string[];
   source: string;
   flags: string;
   maxResults: number;
-  maxFileBytes: number;
   maxLineChars: number;
 }
 
+/** The index that ends the stream of files to the search child. */
+const END_OF_FILES = 0xffffffff;
+
+/**
+ * Runs the search in a child process with no permissions at all: the host opens each file
+ * confined to the root and streams its bytes to the child (a length-prefixed frame each), so the
+ * child reads nothing by path and needs no `--allow-read` (whose flag syntax has no way to say a
+ * path with a comma in it).
+ */
 async function _runSearchChild(
-  root: Root,
   request: _SearchRequest,
-  names: string[],
+  files: _SearchFile[],
   signal?: AbortSignal,
 ): Promise<SearchMatch[]> {
   signal?.throwIfAborted();
   const source = `(${_searchChild.toString()})();`;
-  const allowRead = root.path.includes(",") ? "--allow-read" : `--allow-read=${root.path}`;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -196,12 +218,12 @@ async function _runSearchChild(
       "--no-prompt",
       "--no-config",
       "--no-lock",
-      allowRead,
       "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks," +
       "--max-old-space-size=512",
       "data:application/javascript," + encodeURIComponent(source),
     ],
-    cwd: root.path,
+    cwd: "/",
+    clearEnv: true,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -226,27 +248,22 @@ async function _runSearchChild(
     SEARCH_FILES_TIMEOUT_MS,
   );
   try {
-    const writing = (async () => {
-      const writer = child.stdin.getWriter();
-      try {
-        await writer.write(new TextEncoder().encode(JSON.stringify(request)));
-        await writer.close();
-      } catch { /* the child died early; its exit status tells why */ }
-    })();
-    const [out, err, status] = await Promise.all([
+    const writing = _streamFiles(child.stdin, request, files, () => stopped !== undefined);
+    const [out, err, status, failure] = await Promise.all([
       new Response(child.stdout).text(),
       new Response(child.stderr).text(),
       child.status,
       writing,
     ]);
     if (stopped !== undefined) throw stopped;
+    if (failure !== undefined) throw failure;
     const matches: SearchMatch[] = [];
     let done = false;
     for (const line of out.split("\n")) {
       if (line === "") continue;
       const record = JSON.parse(line) as { f?: number; l?: number; t?: string; done?: boolean };
       if (record.done) done = true;
-      else matches.push({ file: names[record.f!], line: record.l!, text: record.t! });
+      else matches.push({ file: files[record.f!].relative, line: record.l!, text: record.t! });
     }
     if (!done || !status.success) {
       throw new Error(
@@ -262,36 +279,130 @@ async function _runSearchChild(
 }
 
 /**
+ * Writes the request and then each file's bytes to the child, until the files run out or the
+ * child stops reading (it has enough matches, or was killed). Resolves to an error that must end
+ * the search (anything but a file that cannot be read, which is skipped), or `undefined`.
+ */
+async function _streamFiles(
+  stdin: WritableStream<Uint8Array>,
+  request: _SearchRequest,
+  files: _SearchFile[],
+  stopped: () => boolean,
+): Promise<unknown> {
+  const writer = stdin.getWriter();
+  const header = new TextEncoder().encode(JSON.stringify(request));
+  let failure: unknown;
+  try {
+    await writer.write(_frameHead(0, header.length));
+    await writer.write(header);
+    for (let i = 0; i < files.length && !stopped(); i++) {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = await _readForSearch(files[i]);
+      } catch (error) {
+        if (!(error instanceof _BeneathError) && !(error instanceof Deno.errors.PermissionDenied)) {
+          failure = error;
+          break;
+        }
+      }
+      if (bytes === undefined) continue;
+      await writer.write(_frameHead(i, bytes.length));
+      await writer.write(bytes);
+    }
+    await writer.write(_frameHead(END_OF_FILES, 0));
+    await writer.close();
+  } catch {
+    // The child stopped reading: it has its matches, or died (its exit status tells why).
+    await writer.abort().catch(() => {});
+  }
+  return failure;
+}
+
+/** Two little-endian u32s: a file's index (or the header's length) and its byte length. */
+function _frameHead(index: number, length: number): Uint8Array {
+  const head = new Uint8Array(8);
+  const view = new DataView(head.buffer);
+  view.setUint32(0, index, true);
+  view.setUint32(4, length, true);
+  return head;
+}
+
+/** A file's bytes, or `undefined` for a file skipped (not regular, empty, too big, binary). */
+async function _readForSearch(source: _SearchFile): Promise<Uint8Array | undefined> {
+  const { info, file, keep } = await source.open();
+  if (file === undefined) return undefined;
+  try {
+    if (info.size === 0 || info.size > SEARCH_FILES_MAX_FILE_BYTES) return undefined;
+    const bytes = new Uint8Array(info.size);
+    let at = 0;
+    while (at < bytes.length) {
+      const n = await file.read(bytes.subarray(at));
+      if (n === null) break;
+      at += n;
+    }
+    const read = bytes.subarray(0, at);
+    return at === 0 || read.subarray(0, 8192).includes(0) ? undefined : read;
+  } finally {
+    if (!keep) file.close();
+  }
+}
+
+/**
  * The search child's whole program, run from a `data:` URL, so it must not refer to anything
- * outside itself. Reads the request as JSON on stdin; writes one JSON record per match and a
- * final `{"done":true}`.
+ * outside itself. Reads frames on stdin — the request as JSON, then each file as its index and
+ * bytes, then the end — and writes one JSON record per match and a final `{"done":true}`.
  */
 async function _searchChild(): Promise<void> {
-  const request = JSON.parse(await new Response(Deno.stdin.readable).text()) as {
-    files: string[];
+  const reader = Deno.stdin.readable.getReader();
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  /** The next `n` bytes of stdin, or `null` at its end. */
+  const take = async (n: number): Promise<Uint8Array | null> => {
+    while (queued < n) {
+      const { value, done } = await reader.read();
+      if (done) return null;
+      queue.push(value);
+      queued += value.length;
+    }
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const head = queue[0];
+      const use = Math.min(head.length, n - at);
+      out.set(head.subarray(0, use), at);
+      at += use;
+      if (use === head.length) queue.shift();
+      else queue[0] = head.subarray(use);
+    }
+    queued -= n;
+    return out;
+  };
+  const frame = async (): Promise<{ index: number; bytes: Uint8Array } | null> => {
+    const head = await take(8);
+    if (head === null) return null;
+    const view = new DataView(head.buffer);
+    const index = view.getUint32(0, true);
+    const bytes = await take(view.getUint32(4, true));
+    return bytes === null ? null : { index, bytes };
+  };
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const first = await frame();
+  if (first === null) throw new Error("no request on stdin");
+  const request = JSON.parse(decoder.decode(first.bytes)) as {
     source: string;
     flags: string;
     maxResults: number;
-    maxFileBytes: number;
     maxLineChars: number;
   };
   const regex = new RegExp(request.source, request.flags);
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
   const writer = Deno.stdout.writable.getWriter();
   let batch = "";
   let found = 0;
-  files: for (let i = 0; i < request.files.length; i++) {
-    let bytes: Uint8Array;
-    try {
-      const info = Deno.lstatSync(request.files[i]);
-      if (!info.isFile || info.size > request.maxFileBytes || info.size === 0) continue;
-      bytes = Deno.readFileSync(request.files[i]);
-    } catch {
-      continue;
-    }
-    if (bytes.subarray(0, 8192).includes(0)) continue;
-    const text = decoder.decode(bytes);
+  files: for (;;) {
+    const next = await frame();
+    if (next === null || next.index === 0xffffffff) break;
+    const text = decoder.decode(next.bytes);
     let lineNo = 0;
     let pos = 0;
     while (pos < text.length) {
@@ -312,7 +423,7 @@ async function _searchChild(): Promise<void> {
           shown = (start > 0 ? "…" : "") + line.slice(start, stop) +
             (stop < line.length ? "…" : "");
         }
-        batch += JSON.stringify({ f: i, l: lineNo, t: shown }) + "\n";
+        batch += JSON.stringify({ f: next.index, l: lineNo, t: shown }) + "\n";
         if (++found >= request.maxResults) break files;
       }
       pos = end + 1;

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { dirname } from "node:path";
 import type { Tool, ToolContext } from "../../types.ts";
 import type { Root } from "../root.ts";
 import { _field } from "./_input.ts";
@@ -75,22 +74,28 @@ async function _writeFile(
   const userPath = _field(tool, input, "path", "string", true)!;
   const content = _field(tool, input, "content", "string", true)!;
   signal?.throwIfAborted();
-  const target = await root.resolve(userPath, { tool, mustExist: false });
-  if (target.exists && (await Deno.stat(target.absolute)).isDirectory) {
+  using target = await root.create(userPath, { tool });
+  if (target.info.isDirectory) {
     throw new TypeError(
       `${tool}: "${userPath}" is a directory in the root ${root.path}: ` +
         `pass a file path such as "${target.relative}/file.txt"`,
     );
   }
-  if (target.exists && !(await Deno.stat(target.absolute)).isFile) {
+  if (target.file === undefined) {
     throw new TypeError(
       `${tool}: "${target.relative}" is not a regular file (a device, socket or pipe): ` +
         `write to another path`,
     );
   }
-  if (!target.exists) await Deno.mkdir(dirname(target.absolute), { recursive: true });
   const bytes = new TextEncoder().encode(content);
   signal?.throwIfAborted();
-  await Deno.writeFile(target.absolute, bytes);
+  // Opened without truncation, so nothing is lost before the open is known to be inside the root.
+  await target.file.truncate(0);
+  await _writeAll(target.file, bytes);
   return { path: target.relative, bytes: bytes.length };
+}
+
+/** Writes all of `bytes` at the file's current position. */
+export async function _writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await file.write(bytes.subarray(at));
 }
