@@ -7,6 +7,12 @@
 import { join } from "node:path";
 import type { Root } from "./root.ts";
 
+/**
+ * Work the walk (and whatever its caller does per entry, such as matching a glob) may do on the
+ * host's thread before it lets other tasks run, in milliseconds.
+ */
+const SLICE_MS = 10;
+
 /** Directory names skipped unless `includeIgnored` is set. */
 export const IGNORED_DIRECTORIES: ReadonlySet<string> = new Set([".git", "node_modules"]);
 
@@ -40,7 +46,9 @@ export interface WalkEntry {
 
 /**
  * Yields the files under `start` (an absolute directory inside the root) depth-first, each
- * directory's entries in sorted order, without following symlinks.
+ * directory's entries in sorted order, without following symlinks. Every
+ * {@linkcode SLICE_MS} ms of work (the caller's per entry included) it yields the host's thread
+ * to other tasks and checks `signal`, so a huge directory or a slow match cannot hold the thread.
  *
  * @example List the TypeScript files under a root
  * ```ts
@@ -60,6 +68,7 @@ export async function* walkFiles(
   const includeIgnored = options.includeIgnored ?? false;
   const includeSymlinks = options.includeSymlinks ?? true;
   const stack: { dir: string; fromStart: string }[] = [{ dir: start, fromStart: "" }];
+  let sliceStart = performance.now();
   while (stack.length > 0) {
     options.signal?.throwIfAborted();
     const { dir, fromStart } = stack.pop()!;
@@ -88,6 +97,11 @@ export async function* walkFiles(
           fromStart: rel,
           isSymlink: entry.isSymlink,
         };
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          options.signal?.throwIfAborted();
+          sliceStart = performance.now();
+        }
       }
     }
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
