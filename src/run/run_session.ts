@@ -345,10 +345,31 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
   };
 
   // While the type check runs (it overlaps the sandbox's start), what the sandbox says waits:
-  // no tool runs and no output is seen before the program has passed the check.
+  // no tool runs and no output is seen before the program has passed the check. The first call
+  // to a tool also waits, with everything after it, until the registry's schema checker has
+  // loaded (`registry.ready()`; loaded on first use, so a run that calls no tool never loads it).
   let gateOpen = o.gate === undefined;
+  let loadingSchemas = false;
+  const holding = () => !gateOpen || loadingSchemas;
   let diagnostics = o.diagnostics;
   const held: (() => void)[] = [];
+  const drain = () => {
+    while (held.length > 0 && !holding()) held.shift()!();
+  };
+  const receive = (m: _ChildMessage, bytes: number) => {
+    if (
+      m.t === "call" && !finished && !registry.isReady && registry.byProgramName.has(m.tool)
+    ) {
+      loadingSchemas = true;
+      held.unshift(() => receive(m, bytes));
+      registry.ready().then(() => {
+        loadingSchemas = false;
+        drain();
+      });
+      return;
+    }
+    listener.message(m, bytes);
+  };
   o.gate?.then((g) => {
     diagnostics = g.diagnostics;
     if (finished) return;
@@ -357,7 +378,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       return;
     }
     gateOpen = true;
-    for (const replay of held.splice(0)) replay();
+    drain();
   });
 
   const listener: _SandboxListener = {
@@ -385,7 +406,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     },
     exit(status, stderr) {
       if (!finished) {
-        if (!gateOpen) {
+        if (holding() || held.length > 0) {
           held.push(() => listener.exit(status, stderr));
           return;
         }
@@ -433,8 +454,8 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     65_536;
   sandbox.start({
     message(m, bytes) {
-      if (!gateOpen && !finished) held.push(() => listener.message(m, bytes));
-      else listener.message(m, bytes);
+      if (!finished && (holding() || held.length > 0)) held.push(() => receive(m, bytes));
+      else receive(m, bytes);
     },
     exit(status, stderr) {
       listener.exit(status, stderr);
