@@ -106,5 +106,6 @@ if (import.meta.main) {
   // A library user's `new CodeMode({ tools })` compiles the tools' schemas at once and refuses
   // one that cannot be compiled (src/tools/registry.ts); the CLI loads the compiler only when a
   // run calls a tool.
-  await _loadSchemaCompiler();
+  // If it cannot load, every tool call is refused with the reason (fail-closed), not the import.
+  await _loadSchemaCompiler().catch(() => {});
 }
