@@ -26,7 +26,7 @@ export const _RESERVED_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** Arguments nested deeper than this are refused before any schema sees them. */
-export const INPUT_MAX_DEPTH = 64;
+export const INPUT_MAX_DEPTH = 100;
 
 /** Schemas the project wrote itself (the built-in tools'): compiled on first use. */
 const OWN_SCHEMAS = new WeakSet<object>();
