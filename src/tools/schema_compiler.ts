@@ -16,15 +16,14 @@ import type { Ajv, ErrorObject, FormatDefinition, Options, ValidateFunction } fr
 import type { JsonSchema } from "../types.ts";
 import { _nestedDeeperThan } from "./json_depth.ts";
 import { _loadRegExpEngine, type _RegExpEngine } from "./linear_regexp.ts";
+import { type _Draft, _draftOf, SCHEMA_MAPS } from "./schema_draft.ts";
+import { _linearFormats, _uniqueItems } from "./schema_vocabulary.ts";
 
 /** What this module uses of an ajv instance (every draft's class has it). */
 type AjvCore = Pick<
   Ajv,
   "compile" | "addMetaSchema" | "addFormat" | "removeKeyword" | "addKeyword" | "validateSchema"
 >;
-
-/** The JSON Schema drafts a tool's `inputSchema` may be written in. */
-export type _Draft = "draft-04" | "draft-06" | "draft-07" | "2019-09" | "2020-12";
 
 /** Checks one input: the complaint in words, or `null` when it conforms. Never throws. */
 export type _Validator = (input: unknown) => string | null;
@@ -52,13 +51,6 @@ const CANONICAL: Record<_Draft, string> = {
 
 /** An ajv instance compiles this many schemas before a fresh one replaces it (see `#ajv`). */
 const COMPILES_PER_INSTANCE = 500;
-
-/**
- * Formats whose expression needs a lookaround RE2 lacks, and that were reviewed as linear or
- * bounded in V8's engine: `hostname` is capped at 254 characters by its leading lookahead;
- * `duration`'s groups are unambiguous. They keep their native expression.
- */
-const NATIVE_FORMATS = new Set(["hostname", "duration"]);
 
 let loading: Promise<_SchemaCompiler> | undefined;
 let loaded: _SchemaCompiler | undefined;
@@ -215,164 +207,6 @@ class _AjvCompiler implements _SchemaCompiler {
     slot.compiles++;
     return slot.ajv;
   }
-}
-
-/**
- * The draft a schema is written in: its `$schema`, or when it has none, a guess from what it
- * uses — draft-04 for a boolean `exclusiveMinimum`/`exclusiveMaximum`, 2020-12 for keywords only
- * 2019-09 and later know (`prefixItems`, `$defs`, `unevaluatedProperties`, …) unless it also uses
- * the array form of `items`, else draft-07.
- *
- * @throws {TypeError} for a `$schema` that names no draft this compiler knows.
- */
-export function _draftOf(schema: JsonSchema): _Draft {
-  const declared = (schema as { $schema?: unknown }).$schema;
-  if (declared !== undefined) {
-    const match = typeof declared === "string"
-      ? /^https?:\/\/json-schema\.org\/(draft-0[467]|draft\/2019-09|draft\/2020-12)\/schema#?$/
-        .exec(declared)
-      : null;
-    if (match === null) {
-      throw new TypeError(
-        `its "$schema" ${
-          JSON.stringify(declared)?.slice(0, 120)
-        } is not a draft this host knows: use draft-04, -06, -07, 2019-09 or 2020-12 ` +
-          `(e.g. "https://json-schema.org/draft/2020-12/schema"), or leave "$schema" out`,
-      );
-    }
-    return match[1].replace("draft/", "") as _Draft;
-  }
-  let newer = false;
-  let arrayItems = false;
-  for (const node of _subschemas(schema)) {
-    if (typeof node.exclusiveMinimum === "boolean" || typeof node.exclusiveMaximum === "boolean") {
-      return "draft-04";
-    }
-    if (Array.isArray(node.items)) arrayItems = true;
-    for (const key of NEWER_KEYWORDS) if (key in node) newer = true;
-  }
-  return newer && !arrayItems ? "2020-12" : "draft-07";
-}
-
-const NEWER_KEYWORDS = [
-  "prefixItems",
-  "$defs",
-  "$anchor",
-  "$dynamicRef",
-  "$dynamicAnchor",
-  "$recursiveRef",
-  "$recursiveAnchor",
-  "unevaluatedProperties",
-  "unevaluatedItems",
-  "dependentRequired",
-  "dependentSchemas",
-  "minContains",
-  "maxContains",
-];
-const ONE_SCHEMA = [
-  "additionalItems",
-  "additionalProperties",
-  "contains",
-  "else",
-  "if",
-  "items",
-  "not",
-  "propertyNames",
-  "then",
-  "unevaluatedItems",
-  "unevaluatedProperties",
-];
-const SCHEMA_LISTS = ["allOf", "anyOf", "oneOf", "prefixItems", "items"];
-const SCHEMA_MAPS = [
-  "$defs",
-  "definitions",
-  "dependencies",
-  "dependentSchemas",
-  "patternProperties",
-  "properties",
-];
-
-/** Every object subschema of `schema` (keyword positions only, not `enum` or `default` data). */
-function* _subschemas(schema: JsonSchema): Generator<Record<string, unknown>> {
-  const stack: unknown[] = [schema];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (typeof node !== "object" || node === null || Array.isArray(node)) continue;
-    const s = node as Record<string, unknown>;
-    yield s;
-    for (const key of ONE_SCHEMA) if (!Array.isArray(s[key])) stack.push(s[key]);
-    for (const key of SCHEMA_LISTS) if (Array.isArray(s[key])) stack.push(...(s[key] as unknown[]));
-    for (const key of SCHEMA_MAPS) {
-      const map = s[key];
-      if (typeof map === "object" && map !== null) stack.push(...Object.values(map));
-    }
-  }
-}
-
-/** `uniqueItems` in time linear in the data: items compared by a canonical JSON key. */
-function _uniqueItems(
-  this: unknown,
-  unique: boolean,
-  data: unknown[],
-): boolean {
-  if (!unique) return true;
-  const seen = new Map<string, number>();
-  for (let i = 0; i < data.length; i++) {
-    const key = _canonical(data[i]);
-    const first = seen.get(key);
-    if (first !== undefined) {
-      _uniqueItems.errors = [{
-        keyword: "uniqueItems",
-        message: `must NOT have duplicate items (items ## ${first} and ${i} are identical)`,
-        params: { i: first, j: i },
-      }];
-      return false;
-    }
-    seen.set(key, i);
-  }
-  return true;
-}
-_uniqueItems.errors = [] as Partial<ErrorObject>[];
-
-/** JSON with object keys sorted: equal values (as JSON Schema compares them) get equal keys. */
-function _canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(_canonical).join(",")}]`;
-  if (typeof value === "object" && value !== null) {
-    const o = value as Record<string, unknown>;
-    return `{${
-      Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${_canonical(o[k])}`).join(",")
-    }}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
-/**
- * ajv-formats' formats, each on a linear-time expression: a format given as a regular expression
- * is recompiled for the linear engine; `url` loses its private-address lookaheads (RE2 has
- * none); the formats in {@linkcode NATIVE_FORMATS} keep theirs; the formats given as functions
- * (`date`, `time`, `date-time`, `uri`, `byte`, `regex`, …) were reviewed as linear.
- */
-export function _linearFormats(
-  formats: Record<string, unknown>,
-  engine: _RegExpEngine,
-): Record<string, FormatDefinition<string> | FormatDefinition<number> | true> {
-  const out: Record<string, FormatDefinition<string> | FormatDefinition<number> | true> = {};
-  for (const [name, format] of Object.entries(formats)) {
-    if (!(format instanceof RegExp)) {
-      out[name] = format as FormatDefinition<string> | true;
-      continue;
-    }
-    if (NATIVE_FORMATS.has(name)) {
-      out[name] = { validate: format };
-      continue;
-    }
-    const source = name === "url"
-      ? format.source.replace(/\(\?!(?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)/g, "")
-      : format.source;
-    const linear = engine.compile(source, format.flags);
-    out[name] = { validate: (s: string) => linear.test(s) };
-  }
-  return out;
 }
 
 /**
