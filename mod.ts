@@ -35,6 +35,7 @@
 
 // First, before anything loads TypeScript: the CLI's "run with -A" message.
 import "./src/cli/permission_guard.ts";
+import { _loadSchemaCompiler } from "./src/tools/schema_compiler.ts";
 
 export {
   type CheckMode,
@@ -101,4 +102,10 @@ export { main } from "./src/cli/main.ts";
 if (import.meta.main) {
   const { main } = await import("./src/cli/main.ts");
   Deno.exitCode = await main(Deno.args);
+} else {
+  // A library user's `new CodeMode({ tools })` compiles the tools' schemas at once and refuses
+  // one that cannot be compiled (src/tools/registry.ts); the CLI loads the compiler only when a
+  // run calls a tool.
+  // If it cannot load, every tool call is refused with the reason (fail-closed), not the import.
+  await _loadSchemaCompiler().catch(() => {});
 }

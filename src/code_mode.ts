@@ -343,7 +343,9 @@ export class CodeMode implements AsyncDisposable {
           }; check that "deno" runs on this machine and that it may start processes and threads`,
       }, startedAt);
     }
-    const tools = [...registry.tools];
+    // The registry's own array: searchTools' index is cached per array, so it is built once per
+    // tool set rather than once per run.
+    const tools = registry.tools;
     const gate = "check" in outcome ? Promise.withResolvers<_GateResult>() : undefined;
     const session = _runSession({
       slot,

@@ -4,7 +4,7 @@ import { builtinTools } from "../src/tools/builtin/mod.ts";
 import { READ_FILE_MAX_CHARS } from "../src/tools/builtin/read_file.ts";
 import { BASH_MAX_OUTPUT_BYTES } from "../src/tools/builtin/bash.ts";
 import { WEB_FETCH_MAX_BYTES } from "../src/tools/builtin/web_fetch.ts";
-import { globToRegExp } from "../src/tools/glob.ts";
+import { compileGlob } from "../src/tools/glob.ts";
 import { htmlToText } from "../src/tools/html_text.ts";
 import type { Tool } from "../src/types.ts";
 import { _beneathMode, _setBeneathModeForTests } from "../src/tools/beneath.ts";
@@ -497,7 +497,7 @@ Deno.test("list_files matches globs and skips .git and node_modules", async () =
   });
 });
 
-Deno.test("globToRegExp() follows the documented glob rules", () => {
+Deno.test("compileGlob() follows the documented glob rules", () => {
   const table: [string, string, boolean][] = [
     ["*.ts", "a.ts", true],
     ["*.ts", "deep/er/a.ts", true],
@@ -520,9 +520,9 @@ Deno.test("globToRegExp() follows the documented glob rules", () => {
     ["./src/*.ts", "src/a.ts", true],
   ];
   for (const [glob, path, expected] of table) {
-    assert.equal(globToRegExp(glob).test(path), expected, `${glob} vs ${path}`);
+    assert.equal(compileGlob(glob).test(path), expected, `${glob} vs ${path}`);
   }
-  assert.throws(() => globToRegExp("{a,b"), SyntaxError);
+  assert.throws(() => compileGlob("{a,b"), SyntaxError);
 });
 
 // --- search_files --------------------------------------------------------------------------

@@ -58,13 +58,25 @@ export interface ToolMatch {
 interface Index {
   length: number;
   entries: _ToolEntry[];
-  /** Per tool: term → field-weighted frequency. */
-  docs: Map<string, number>[];
-  lengths: number[];
-  average: number;
+  /** term → the tools holding it (ascending) and its field-weighted frequency in each. */
+  postings: Map<string, { doc: number; tf: number }[]>;
+  /** Per tool: BM25's length normalisation, `K1 * (1 - B + B * length / average)`. */
+  norms: number[];
   /** term → number of tools holding it. */
   df: Map<string, number>;
   names: Map<string, number>; // lower-case name/path/member → entry index
+  /** Longer terms by prefix, built on first use (see {@linkcode _prefixIndex}). */
+  prefixes?: _PrefixIndex;
+}
+
+/**
+ * Terms that extend a prefix, in index order: for prefixes of 3 to {@linkcode PREFIX_CHARS}
+ * characters the first {@linkcode PREFIX_TERMS}; for longer words, every term longer than
+ * PREFIX_CHARS by its first PREFIX_CHARS characters (each term is in one such list).
+ */
+interface _PrefixIndex {
+  short: Map<string, string[]>;
+  long: Map<string, string[]>;
 }
 
 /** Field weights: words of a name say more than words of a description. */
@@ -73,11 +85,23 @@ const K1 = 1.2;
 const B = 0.75;
 const cache = new WeakMap<readonly Tool[], Index>();
 
+/** The longest query searched, in characters: a query is a few words, not a document. */
+export const SEARCH_QUERY_MAX_CHARS = 1_000;
+/** Distinct words of a query that count; the rest are ignored. */
+export const SEARCH_QUERY_MAX_WORDS = 32;
+/** Longer terms a query word also matches as a prefix. */
+const PREFIX_TERMS = 5;
+const PREFIX_CHARS = 8;
+
 /**
  * Finds the tools whose names and descriptions best match the words of `query` (BM25 over
  * identifier-split, stemmed words, with a few verb synonyms), best first. An empty query lists the
  * tools in order. The index is built once per tool array (cached in a WeakMap; pass a new array
  * when the tools change). The core answers a program's `searchTools(query, options)` with this.
+ *
+ * A query may be up to {@linkcode SEARCH_QUERY_MAX_CHARS} characters; of its distinct words the
+ * first {@linkcode SEARCH_QUERY_MAX_WORDS} count. Each search costs time linear in the query and
+ * in the number of tools, never their product.
  *
  * @example Find the tool that creates issues
  * ```ts
@@ -91,12 +115,18 @@ const cache = new WeakMap<readonly Tool[], Index>();
  * ```
  */
 export function searchTools(
-  tools: Tool[],
+  tools: readonly Tool[],
   query: string,
   options: SearchToolsOptions = {},
 ): ToolMatch[] {
   if (typeof query !== "string") {
     throw new TypeError(`searchTools() query must be a string of words, got ${typeof query}`);
+  }
+  if (query.length > SEARCH_QUERY_MAX_CHARS) {
+    throw new RangeError(
+      `searchTools() query is ${query.length} characters, over the ${SEARCH_QUERY_MAX_CHARS}-` +
+        `character limit: search with a few words that say what the tool does`,
+    );
   }
   if (typeof options !== "object" || options === null) {
     throw new TypeError(
@@ -117,11 +147,11 @@ export function searchTools(
   return _rank(index, query).slice(0, limit).map((i) => _match(index.entries[i], detail));
 }
 
-function _index(tools: Tool[]): Index {
+function _index(tools: readonly Tool[]): Index {
   const hit = cache.get(tools);
   if (hit && hit.length === tools.length) return hit;
   const entries = _toolEntries(tools);
-  const docs: Map<string, number>[] = [];
+  const postings = new Map<string, { doc: number; tf: number }[]>();
   const lengths: number[] = [];
   const df = new Map<string, number>();
   const names = new Map<string, number>();
@@ -141,8 +171,12 @@ function _index(tools: Tool[]): Index {
     if (typeof props === "object" && props !== null) {
       add(Object.keys(props).join(" "), WEIGHT.parameters);
     }
-    for (const term of doc.keys()) df.set(term, (df.get(term) ?? 0) + 1);
-    docs.push(doc);
+    for (const [term, tf] of doc) {
+      df.set(term, (df.get(term) ?? 0) + 1);
+      const list = postings.get(term);
+      if (list === undefined) postings.set(term, [{ doc: i, tf }]);
+      else list.push({ doc: i, tf });
+    }
     lengths.push(length);
     for (const name of [entry.tool.name, entry.path, entry.member]) {
       const key = name.toLowerCase();
@@ -150,14 +184,15 @@ function _index(tools: Tool[]): Index {
     }
   }
   const average = lengths.reduce((a, b) => a + b, 0) / Math.max(1, lengths.length) || 1;
-  const index = { length: tools.length, entries, docs, lengths, average, df, names };
+  const norms = lengths.map((length) => K1 * (1 - B + B * length / average));
+  const index = { length: tools.length, entries, postings, norms, df, names };
   cache.set(tools, index);
   return index;
 }
 
 /** Indices of matching tools, best first (ties keep tool order). */
 function _rank(index: Index, query: string): number[] {
-  const words = [...new Set(_tokenize(query))];
+  const words = [...new Set(_tokenize(query))].slice(0, SEARCH_QUERY_MAX_WORDS);
   if (words.length === 0) return index.entries.map((_, i) => i);
   // Query terms with weights: the words themselves, then synonyms and prefixes of longer words.
   const terms = new Map<string, { weight: number; word: number }>();
@@ -169,32 +204,28 @@ function _rank(index: Index, query: string): number[] {
   words.forEach((w, i) => {
     want(w, 1, i);
     for (const s of _synonyms(w)) want(s, 0.5, i);
-    if (w.length >= 3) {
-      let n = 0;
-      for (const term of index.df.keys()) {
-        if (term.length > w.length && term.startsWith(w) && n++ < 5) want(term, 0.4, i);
-      }
-    }
+    if (w.length >= 3) { for (const term of _extending(index, w)) want(term, 0.4, i); }
   });
   const n = index.entries.length;
-  const scores: { i: number; score: number }[] = [];
-  for (let i = 0; i < n; i++) {
-    const doc = index.docs[i];
-    const norm = K1 * (1 - B + B * index.lengths[i] / index.average);
-    let score = 0;
-    const matched = new Set<number>();
-    for (const [term, { weight, word }] of terms) {
-      const tf = doc.get(term);
-      if (!tf) continue;
-      const df = index.df.get(term) ?? 0;
-      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
-      score += weight * idf * (tf * (K1 + 1)) / (tf + norm);
-      matched.add(word);
+  // Each query term adds to the tools holding it, in the order of `terms` (so every tool's sum
+  // adds up in the same order as term by term per tool); `matched` has a bit per query word.
+  const score = new Float64Array(n);
+  const matched = new Uint32Array(n);
+  const touched: number[] = [];
+  for (const [term, { weight, word }] of terms) {
+    const df = index.df.get(term) ?? 0;
+    const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+    for (const { doc, tf } of index.postings.get(term) ?? []) {
+      if (matched[doc] === 0) touched.push(doc);
+      score[doc] += weight * idf * (tf * (K1 + 1)) / (tf + index.norms[doc]);
+      matched[doc] |= 1 << word;
     }
-    if (score <= 0) continue;
+  }
+  const scores: { i: number; score: number }[] = [];
+  for (const i of touched) {
+    if (score[i] <= 0) continue;
     // Prefer tools that match more of the query's words.
-    score *= 0.5 + 0.5 * matched.size / words.length;
-    scores.push({ i, score });
+    scores.push({ i, score: score[i] * (0.5 + 0.5 * _bits(matched[i]) / words.length) });
   }
   const exact = index.names.get(query.trim().toLowerCase());
   if (exact !== undefined) {
@@ -204,6 +235,47 @@ function _rank(index: Index, query: string): number[] {
   }
   scores.sort((a, b) => b.score - a.score || a.i - b.i);
   return scores.map((s) => s.i);
+}
+
+function _bits(mask: number): number {
+  let count = 0;
+  for (let m = mask >>> 0; m !== 0; m &= m - 1) count++;
+  return count;
+}
+
+/**
+ * The first {@linkcode PREFIX_TERMS} terms of the index (in index order) longer than `word` that
+ * start with it: a map lookup rather than a scan of every term.
+ */
+function _extending(index: Index, word: string): string[] {
+  const prefixes = index.prefixes ??= _prefixIndex(index.df.keys());
+  if (word.length <= PREFIX_CHARS) return prefixes.short.get(word) ?? [];
+  const out: string[] = [];
+  for (const term of prefixes.long.get(word.slice(0, PREFIX_CHARS)) ?? []) {
+    if (term.length > word.length && term.startsWith(word)) out.push(term);
+    if (out.length === PREFIX_TERMS) break;
+  }
+  return out;
+}
+
+function _prefixIndex(terms: Iterable<string>): _PrefixIndex {
+  const short = new Map<string, string[]>();
+  const long = new Map<string, string[]>();
+  for (const term of terms) {
+    for (let k = 3; k < term.length && k <= PREFIX_CHARS; k++) {
+      const prefix = term.slice(0, k);
+      const list = short.get(prefix);
+      if (list === undefined) short.set(prefix, [term]);
+      else if (list.length < PREFIX_TERMS) list.push(term);
+    }
+    if (term.length > PREFIX_CHARS) {
+      const prefix = term.slice(0, PREFIX_CHARS);
+      const list = long.get(prefix);
+      if (list === undefined) long.set(prefix, [term]);
+      else list.push(term);
+    }
+  }
+  return { short, long };
 }
 
 function _match(entry: _ToolEntry, detail: "name" | "summary" | "full"): ToolMatch {

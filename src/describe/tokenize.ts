@@ -30,13 +30,37 @@ const SYNONYMS: string[][] = [
 
 /** Splits text into lower-case stemmed words: `getUserByID`, `get-user`, `get_user` → get, user. */
 export function _tokenize(text: string): string[] {
-  const spaced = text
-    .replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, "$1 $2")
-    .replace(/(\p{Lu}+)(\p{Lu}\p{Ll})/gu, "$1 $2")
-    .toLowerCase();
+  const spaced = _splitCase(text).toLowerCase();
   const out: string[] = [];
   for (const word of spaced.split(/[^\p{L}\p{N}]+/u)) {
     if (word && !STOP.has(word)) out.push(_stem(word));
+  }
+  return out;
+}
+
+const UPPER = /\p{Lu}/u;
+const LOWER = /\p{Ll}/u;
+const LOWER_OR_DIGIT = /[\p{Ll}\p{N}]/u;
+
+/**
+ * Puts a space where a word starts inside an identifier: before an upper-case letter that follows
+ * a lower-case letter or digit (`getUser`), and before the last capital of a run that a
+ * lower-case letter follows (`HTMLParser` → `HTML Parser`). One pass over the code points: a
+ * regular expression for the second rule (`(\p{Lu}+)(\p{Lu}\p{Ll})`) is quadratic on a long run
+ * of capitals.
+ */
+export function _splitCase(text: string): string {
+  const chars = Array.from(text);
+  const upper = chars.map((c) => UPPER.test(c));
+  let out = "";
+  let run = 0; // capitals in a row, up to and including this one
+  for (let k = 0; k < chars.length; k++) {
+    run = upper[k] ? run + 1 : 0;
+    const afterLowerOrDigit = k > 0 && !upper[k - 1] && LOWER_OR_DIGIT.test(chars[k - 1]);
+    const lastCapitalOfRun = upper[k] && run >= 2 && k + 1 < chars.length &&
+      LOWER.test(chars[k + 1]);
+    if (upper[k] && (afterLowerOrDigit || lastCapitalOfRun)) out += " ";
+    out += chars[k];
   }
   return out;
 }

@@ -11,6 +11,7 @@ import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.j
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { Tool as SdkTool } from "@modelcontextprotocol/sdk/types.js";
 import { toIdentifier } from "../tools/names.ts";
+import { _loadedSchemaCompiler, _loadSchemaCompiler } from "../tools/schema_compiler.ts";
 
 /** Pages of `tools/list` followed before giving up on a server whose cursors never end. */
 const MAX_PAGES = 1000;
@@ -26,6 +27,8 @@ const MAX_PAGES = 1000;
  * ```
  */
 export async function _listAllTools(client: Client, options: RequestOptions): Promise<SdkTool[]> {
+  // Loaded while the pages arrive: _acceptTools checks each tool's schema with it.
+  const compiler = _loadSchemaCompiler().catch(() => {});
   const tools: SdkTool[] = [];
   const seen = new Set<string>();
   let cursor: string | undefined;
@@ -38,6 +41,7 @@ export async function _listAllTools(client: Client, options: RequestOptions): Pr
       // only for the last page; give it the whole list. Private in 1.32 (hence the cast).
       const sdk = client as unknown as { cacheToolMetadata?: (t: SdkTool[]) => void };
       if (page > 0) sdk.cacheToolMetadata?.(tools);
+      await compiler;
       return tools;
     }
     if (seen.has(cursor)) throw new Error(`tools/list returned the cursor "${cursor}" twice`);
@@ -47,8 +51,10 @@ export async function _listAllTools(client: Client, options: RequestOptions): Pr
 }
 
 /**
- * Keeps the first of tools whose names become the same identifier (`get-sum`, `get_sum`), since a
- * program could call only one of them; the others are named in `warnings`.
+ * Leaves out the tools whose `inputSchema` cannot be compiled (once the schema compiler is loaded,
+ * as `_listAllTools` sees to), so one bad schema costs only its tool, and keeps the first of tools
+ * whose names become the same identifier (`get-sum`, `get_sum`), since a program could call only
+ * one of them; what was left out is named in `warnings`.
  *
  * @example Drop a colliding tool
  * ```ts
@@ -65,7 +71,19 @@ export function _acceptTools(listed: SdkTool[]): { kept: SdkTool[]; warnings: st
   const kept: SdkTool[] = [];
   const warnings: string[] = [];
   const byId = new Map<string, string>();
+  const compiler = _loadedSchemaCompiler();
   for (const tool of listed) {
+    if (compiler !== undefined) {
+      try {
+        compiler.compile(tool.inputSchema);
+      } catch (error) {
+        warnings.push(
+          `tool "${tool.name}" was left out: its inputSchema cannot be compiled, so its input ` +
+            `cannot be checked: ${(error as Error).message}`,
+        );
+        continue;
+      }
+    }
     const id = toIdentifier(tool.name);
     const first = byId.get(id);
     if (first !== undefined) {

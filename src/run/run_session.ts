@@ -148,6 +148,8 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     if (!ended) slot.stop();
     if (!wait || slot.end !== undefined) settle();
     else graceTimer = setTimeout(settle, STOP_GRACE_MS);
+    // Nothing is held once the run is over: a held end of the Worker is what `settle` waits for.
+    drain();
   }
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -205,9 +207,28 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     },
   };
 
-  // The gate: while the type check runs, what the Worker says waits (see the module doc).
+  // What the Worker says waits while something is not ready yet: the type check (the gate, see
+  // the module doc), or the schema checker before the first call to a tool (it loads on first
+  // use, so a run that calls no tool never loads it). Held messages replay in order.
   let gateOpen = o.gate === undefined;
+  let loadingSchemas = false;
   const held: (() => void)[] = [];
+  const holding = () => !finished && (!gateOpen || loadingSchemas);
+  const drain = () => {
+    while (held.length > 0 && !holding()) held.shift()!();
+  };
+  const receive = (m: _ChildMessage, bytes: number) => {
+    if (m.t === "call" && !finished && !registry.isReady && registry.byProgramName.has(m.tool)) {
+      loadingSchemas = true;
+      held.unshift(() => receive(m, bytes));
+      registry.ready().then(() => {
+        loadingSchemas = false;
+        drain();
+      });
+      return;
+    }
+    handlers.message(m, bytes);
+  };
   o.gate?.then((g) => {
     diagnostics = g.diagnostics;
     if (finished) return;
@@ -216,7 +237,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       return;
     }
     gateOpen = true;
-    for (const replay of held.splice(0)) replay();
+    drain();
   });
 
   // Every message the runtime sends fits in this; a bigger one is refused unread.
@@ -233,11 +254,11 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
   };
   slot.start({
     message(m, bytes) {
-      if (!gateOpen && !finished) held.push(() => handlers.message(m, bytes));
-      else handlers.message(m, bytes);
+      if (holding() || held.length > 0) held.push(() => receive(m, bytes));
+      else receive(m, bytes);
     },
     ended(end) {
-      if (!gateOpen && !finished) held.push(() => handlers.ended(end));
+      if (holding() || held.length > 0) held.push(() => handlers.ended(end));
       else handlers.ended(end);
     },
   }, run);

@@ -111,7 +111,6 @@ export class _SandboxProcess {
     // Throws (EMFILE, EAGAIN, ENOMEM…) to the caller, which turns it into the run's error.
     const child = new Deno.Command(cmd, {
       args,
-      cwd: "/",
       stdin: "piped",
       stdout: "null",
       stderr: "piped",

@@ -89,41 +89,44 @@ export function htmlToText(html: string): string {
   const out = new _TextBuilder();
   let pre = 0;
   let i = 0;
+  // Where the text not yet given to `out` starts: a "<" that opens no tag stays in the text.
+  let textStart = 0;
   const n = html.length;
   while (i < n) {
     const lt = html.indexOf("<", i);
-    const textEnd = lt < 0 ? n : lt;
-    if (textEnd > i) out.text(_decodeEntities(html.slice(i, textEnd)), pre > 0);
+    const next = lt < 0 ? 0 : html.charCodeAt(lt + 1);
+    const closing = next === SLASH;
+    const opensTag = lt >= 0 &&
+      (next === BANG || next === QUESTION || _isLetter(html.charCodeAt(lt + (closing ? 2 : 1))));
+    if (lt >= 0 && !opensTag) {
+      i = lt + 1;
+      continue;
+    }
     if (lt < 0) break;
+    if (lt > textStart) out.text(_decodeEntities(html.slice(textStart, lt)), pre > 0);
     i = lt;
     if (html.startsWith("<!--", i)) {
       const end = html.indexOf("-->", i + 4);
-      i = end < 0 ? n : end + 3;
+      i = textStart = end < 0 ? n : end + 3;
       continue;
     }
-    const next = html[i + 1] ?? "";
-    if (next === "!" || next === "?") {
+    if (next === BANG || next === QUESTION) {
       const end = html.indexOf(">", i);
-      i = end < 0 ? n : end + 1;
+      i = textStart = end < 0 ? n : end + 1;
       continue;
     }
-    const closing = next === "/";
     const nameStart = closing ? i + 2 : i + 1;
-    if (!/[A-Za-z]/.test(html[nameStart] ?? "")) {
-      out.text("<", pre > 0);
-      i++;
-      continue;
-    }
     let nameEnd = nameStart;
-    while (nameEnd < n && /[A-Za-z0-9-]/.test(html[nameEnd])) nameEnd++;
+    while (nameEnd < n && _isNameChar(html.charCodeAt(nameEnd))) nameEnd++;
     const name = html.slice(nameStart, nameEnd).toLowerCase();
     const gt = html.indexOf(">", nameEnd);
-    i = gt < 0 ? n : gt + 1;
+    i = textStart = gt < 0 ? n : gt + 1;
     if (!closing && SKIPPED.has(name) && html[gt - 1] !== "/") {
+      // `name` is one of SKIPPED: a fixed literal, so this search cannot backtrack.
       const close = new RegExp(`</${name}\\s*>`, "gi");
       close.lastIndex = i;
       const found = close.exec(html);
-      i = found ? close.lastIndex : n;
+      i = textStart = found ? close.lastIndex : n;
       continue;
     }
     if (name === "pre") pre = Math.max(0, pre + (closing ? -1 : 1));
@@ -132,11 +135,25 @@ export function htmlToText(html: string): string {
     else if (CELLS.has(name) && !closing) out.text(" ", false);
     if (!closing) {
       if (name === "li") out.text("- ", true);
-      const level = /^h([1-6])$/.exec(name);
-      if (level) out.text("#".repeat(Number(level[1])) + " ", true);
+      else if (name.length === 2 && name[0] === "h" && name[1] >= "1" && name[1] <= "6") {
+        out.text("#".repeat(Number(name[1])) + " ", true);
+      }
     }
   }
+  if (textStart < n) out.text(_decodeEntities(html.slice(textStart)), pre > 0);
   return out.toString();
+}
+
+const SLASH = 0x2f;
+const BANG = 0x21;
+const QUESTION = 0x3f;
+
+function _isLetter(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
+}
+
+function _isNameChar(code: number): boolean {
+  return _isLetter(code) || (code >= 0x30 && code <= 0x39) || code === 0x2d;
 }
 
 /** Accumulates text with collapsed white space and at most one blank line in a row. */
@@ -151,7 +168,9 @@ class _TextBuilder {
       if (this.#pendingSpace && this.#newlines === 0) this.#parts.push(" ");
       this.#pendingSpace = false;
       this.#parts.push(s);
-      const trailing = /\n*$/.exec(s)![0].length;
+      // Counted backwards: a /\n*$/ search restarts at every newline run (quadratic on "\n\n…x").
+      let trailing = 0;
+      while (trailing < s.length && s.charCodeAt(s.length - 1 - trailing) === 10) trailing++;
       this.#newlines = trailing === s.length ? Math.min(2, this.#newlines + trailing) : trailing;
       return;
     }

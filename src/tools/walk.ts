@@ -6,6 +6,12 @@
 
 import { _BeneathError, type _Dir } from "./beneath.ts";
 
+/**
+ * Work the walk (and whatever its caller does per entry, such as matching a glob) may do on the
+ * host's thread before it lets other tasks run, in milliseconds.
+ */
+const SLICE_MS = 10;
+
 /** Directory names skipped unless `includeIgnored` is set. */
 export const IGNORED_DIRECTORIES: ReadonlySet<string> = new Set([".git", "node_modules"]);
 
@@ -39,7 +45,9 @@ export interface WalkEntry {
  * Yields the files under `start` (a directory held open, whose path relative to the root is
  * `startRelative`) depth-first, each directory's entries in sorted order, without following
  * symlinks. Every directory is opened beneath `start` with no symlink on the way, so a directory
- * swapped for a symlink while the walk runs is skipped, not followed.
+ * swapped for a symlink while the walk runs is skipped, not followed. Every
+ * {@linkcode SLICE_MS} ms of work (the caller's per entry included) it yields the host's thread
+ * to other tasks and checks `signal`, so a huge directory or a slow match cannot hold the thread.
  *
  * @example List the TypeScript files under a root
  * ```ts
@@ -61,6 +69,7 @@ export async function* walkFiles(
   const includeSymlinks = options.includeSymlinks ?? true;
   const prefix = startRelative === "." ? "" : `${startRelative}/`;
   const stack: string[] = [""];
+  let sliceStart = performance.now();
   while (stack.length > 0) {
     options.signal?.throwIfAborted();
     const fromStart = stack.pop()!;
@@ -81,6 +90,11 @@ export async function* walkFiles(
         subdirs.push(rel);
       } else if (entry.isFile || (entry.isSymlink && includeSymlinks)) {
         yield { relative: prefix + rel, fromStart: rel, isSymlink: entry.isSymlink };
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          options.signal?.throwIfAborted();
+          sliceStart = performance.now();
+        }
       }
     }
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);

@@ -5,7 +5,7 @@
  */
 
 import type { Tool, ToolContext } from "../../types.ts";
-import { globToRegExp } from "../glob.ts";
+import { compileGlob, type Glob } from "../glob.ts";
 import type { Root } from "../root.ts";
 import { walkFiles } from "../walk.ts";
 import { _field, _integer } from "./_input.ts";
@@ -126,11 +126,13 @@ async function _listFiles(
 }
 
 /** Compiles a glob, prefixing its error with the tool's name. */
-export function _compileGlob(tool: string, pattern: string): RegExp {
+export function _compileGlob(tool: string, pattern: string): Glob {
   try {
-    return globToRegExp(pattern);
+    return compileGlob(pattern);
   } catch (error) {
-    if (error instanceof SyntaxError || error instanceof TypeError) {
+    if (
+      error instanceof SyntaxError || error instanceof TypeError || error instanceof RangeError
+    ) {
       throw new (error.constructor as typeof SyntaxError)(`${tool}: ${error.message}`);
     }
     throw error;

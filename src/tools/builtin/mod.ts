@@ -7,6 +7,7 @@
  */
 
 import type { Tool } from "../../types.ts";
+import { _ownSchema } from "../registry.ts";
 import { Root } from "../root.ts";
 import { bashTool } from "./bash.ts";
 import { editFileTool } from "./edit_file.ts";
@@ -74,5 +75,7 @@ export function builtinTools(options: BuiltinToolsOptions): Tool[] {
   if (options.allowWrite) tools.push(writeFileTool(root), editFileTool(root));
   if (options.allowRun) tools.push(bashTool(root));
   if (allowNet.length > 0) tools.push(webFetchTool(allowNet));
+  // Ours: compiled on first use, not when a tool set is built (tests prove they all compile).
+  for (const tool of tools) _ownSchema(tool.inputSchema);
   return tools;
 }
