@@ -152,7 +152,7 @@ const SCHEMA_TABLE: [string, JsonSchema | boolean, string, Record<string, unknow
     obj({ path: { type: "string", description: "Where */ it is" }, n: { ...N, default: 3 } }, [
       "path",
     ]),
-    "{\n  /** Where *\\/ it is */\n  path: string;\n  /** Default: 3 */\n  n?: number;\n}",
+    "{\n  /** Where *\\/ it is */\n  path: string;\n  /** Default: 3. */\n  n?: number;\n}",
     { descriptions: true },
   ],
   [
@@ -164,7 +164,7 @@ const SCHEMA_TABLE: [string, JsonSchema | boolean, string, Record<string, unknow
   [
     "long descriptions cut at a sentence",
     obj({ a: { ...S, description: "A first sentence that runs for a while. Then more words." } }),
-    "{\n  /** A first sentence that runs for a while. */\n  a?: string;\n}",
+    "{\n  /** A first sentence that runs for a while. … */\n  a?: string;\n}",
     { descriptions: true, maxDescriptionChars: 50 },
   ],
 ];
