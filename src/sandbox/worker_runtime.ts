@@ -3,8 +3,8 @@
  *
  * Serialised with `Function.prototype.toString` into the Worker's `data:` module, so it must not
  * refer to anything outside its own body. It defines the globals a program sees (every tool as an
- * async function, `print`, `console`, `gatherLimited`, `searchTools`), turns the host's stub
- * modules into importable URLs, runs the program and reports how it ended. Nothing here is
+ * async function, `print`, `console`, `gatherLimited`, `searchTools`, `describeTool`), turns the
+ * host's stub modules into importable URLs, runs the program and reports how it ended. Nothing here is
  * trusted by the host: every message is checked again on the other side.
  *
  * @module
@@ -372,6 +372,7 @@ export function _workerRuntime(
     scope.gatherLimited = makeGatherLimited((v) => inspect(v));
     scope.searchTools = (query: unknown, options?: unknown) =>
       callTool("searchTools", { query, ...(typeof options === "object" ? options : {}) });
+    scope.describeTool = (name: unknown) => callTool("describeTool", { name });
     scope.__codemode_import__ = (s: unknown) => dynamicImport(s, tools);
     // The raw channel, as the program's own `postMessage`: whatever it sends, the host checks
     // like any other message (it cannot do more than the runtime does for it).
