@@ -499,9 +499,9 @@ Deno.test("describeTools() explains how to write a program and states the limits
       "gatherLimited(",
       "searchTools(query",
       "describeTool(name)",
-      "Results: a declared result type is exact",
+      "Results: a declared type is exact",
       "`McpContent[]`",
-      "JSON text stays a string",
+      "JSON stays text",
     ]
   ) assert.ok(description.includes(needle), needle);
   assert.throws(() => describeTools([], { limits: { timeoutMs: -1 } }), RangeError);
@@ -538,6 +538,17 @@ Deno.test("describeTools() lists namespaces and points to searchTools above the 
   assert.match(
     describeTools(tools.slice(0, 10), { threshold: 5 }).description,
     /not declared here/,
+  );
+});
+
+Deno.test("describeTools() above the threshold declares McpContent once for MCP tools, within 8 KB", () => {
+  const tools = syntheticTools(1_000).map((s) => ({ ...s.tool, mcpContent: true }));
+  const { description } = describeTools(tools);
+  assert.equal(description.match(/^type McpContent =$/gm)?.length, 1);
+  assert.ok(bytes(description) <= 8_192, `${bytes(description)} bytes for 1,000 MCP tools`);
+  assert.doesNotMatch(
+    describeTools(tools.slice(0, 50).map((t) => ({ ...t, mcpContent: false }))).description,
+    /type McpContent/,
   );
 });
 

@@ -137,7 +137,7 @@ export function describeTools(tools: Tool[], options: DescribeOptions = {}): Des
  * lines are (`learned_shapes.ts`).
  */
 const _RESULT_RULE =
-  '- Results: a declared result type is exact. An MCP tool without one returns `string` (its text; JSON text stays a string: `JSON.parse` it) or, if it sent images, audio or resources, `McpContent[]`: check `typeof r === "string"`. `@returns seen:` shows the type and an example of results seen before: a hint, not a promise.';
+  '- Results: a declared type is exact. An MCP tool without one returns its text as a `string` (JSON stays text: `JSON.parse` it), or `McpContent[]` if it sent images, audio or resources: check `typeof r === "string"`. `@returns seen:` shows results seen before: a hint, not a promise.';
 
 /** The text without tools: how to write a program, helpers and patterns. */
 function _baseText(limits: Limits, patterns: boolean): string {

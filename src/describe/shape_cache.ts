@@ -117,7 +117,7 @@ export function _parseCache(text: string): Map<string, _CachedShape> {
 
 /**
  * Writes `entries` to the cache in `dir`, merged with what another process wrote there meanwhile
- * (these win), the most recently seen first, within the entry and byte caps. Atomic: a reader
+ * (for a key in both, the one seen more recently wins), the most recently seen first, within the entry and byte caps. Atomic: a reader
  * sees the old file or the new one. Returns false when it could not write (nothing is thrown).
  */
 export async function _writeShapeCache(
@@ -130,7 +130,9 @@ export async function _writeShapeCache(
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     const merged = await _readAsync(path);
-    for (const [key, entry] of entries) merged.set(key, entry);
+    for (const [key, entry] of entries) {
+      if (!((merged.get(key)?.at ?? -Infinity) > entry.at)) merged.set(key, entry);
+    }
     const sorted = [...merged].sort((a, b) => b[1].at - a[1].at).slice(0, MAX_ENTRIES);
     const lines: string[] = [];
     let bytes = 100;

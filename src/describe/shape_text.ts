@@ -12,7 +12,7 @@ export const _MAX_TYPE_CHARS = 300;
 /** Longest example. */
 export const _MAX_EXAMPLE_CHARS = 200;
 /** Characters of a string kept in an example: the whole result, and a string inside it. */
-const TOP_STRING = 120;
+const TOP_STRING = 80;
 const INNER_STRING = 32;
 /** Elements of an array and fields of an object shown in an example. */
 const EXAMPLE_ITEMS = 3;

@@ -130,8 +130,10 @@ function _toolParts(
 function _toolDoc(description: string, learned: _Learned | undefined, indent: string): string {
   const text = _shorten(description, MAX_TOOL_DOC);
   if (!learned) return _comment(text);
+  // The example comes from a real result (or the cache): it may not end the comment or the
+  // description's code fence.
   const returns = `@returns seen: ${learned.type} — e.g. ${learned.example}`
-    .replace(/\s+/g, " ").replaceAll("*/", "*\\/");
+    .replace(/\s+/g, " ").replaceAll("*/", "*\\/").replace(/`{3,}/g, (m) => "'".repeat(m.length));
   return text ? `${_comment(text).slice(0, -3)}\n${indent} * ${returns} */` : `/** ${returns} */`;
 }
 
