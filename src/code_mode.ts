@@ -228,16 +228,20 @@ export class CodeMode implements AsyncDisposable {
   }
 
   /**
-   * Calls `listener` when a learned result shape first appears or changes, so the description
-   * says more than before (at most once per burst of results). An MCP server built with
-   * `createCodeModeServer` passes its `watchTools` callback here too, to send
-   * `notifications/tools/list_changed` (as `codemode serve` does).
+   * Calls `listener` when a learned result shape first appears or changes while the description
+   * declares every tool (at most `describeThreshold` tools; above it shapes show only through
+   * `searchTools` and `describeTool`, so the description does not change), at most once per burst
+   * of results. An MCP server built with `createCodeModeServer` passes its `watchTools` callback
+   * here too, to send `notifications/tools/list_changed` (as `codemode serve` does).
    *
    * @param listener Called with no arguments; exceptions it throws are ignored.
    * @returns A function that unregisters it.
    */
   onShapesLearned(listener: () => void): () => void {
-    return this.#shapes?.onChange(listener) ?? (() => {});
+    if (!this.#shapes) return () => {};
+    return this.#shapes.onChange(() => {
+      if (this.#registry.tools.length <= this.#describeThreshold) listener();
+    });
   }
 
   /**

@@ -454,6 +454,17 @@ Deno.test("CodeMode onShapesLearned() fires when a shape is new or changes, not 
   await new Promise((r) => setTimeout(r, 0));
   assert.equal(events, 2, "then number | string");
   off();
+  // Above the threshold the description shows no shapes, so there is nothing to hear.
+  const many = Array.from({ length: 41 }, (_, i) => tool(`many_${i}`, [i]));
+  cm.setTools(many);
+  cm.onShapesLearned(() => events++);
+  await cm.run("await many_0(); await many_1();");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(events, 2);
+  assert.match(
+    String((await cm.run('print((await describeTool("many_1")).signature)')).output),
+    LEARNED,
+  );
 });
 
 Deno.test("createCodeModeServer(): a learned shape re-describes run_program and sends tools/list_changed", async () => {
