@@ -11,7 +11,10 @@
  */
 
 import { describeTools } from "../src/describe/describe_tools.ts";
+import { _LearnedShapes } from "../src/describe/learned_shapes.ts";
+import { _shapeOf } from "../src/describe/result_shape.ts";
 import { searchTools } from "../src/describe/search_tools.ts";
+import { _exampleText } from "../src/describe/shape_text.ts";
 import { toolDeclarations } from "../src/describe/tool_declarations.ts";
 import type { Tool } from "../src/types.ts";
 import { syntheticTools } from "../tests/_fixtures/synthetic_tools.ts";
@@ -92,9 +95,50 @@ async function main(): Promise<void> {
       `top-1 ${top1 / 10}%, top-5 ${top5 / 10}% of 1,000 purpose queries`,
   );
 
+  learningCost();
+
   if (Deno.args.includes("--mcp")) {
     const { asTools, listServerTools } = await import("../tests/_fixtures/mcp_servers.ts");
     const real: Tool[] = asTools(await listServerTools());
     row(`description, real MCP servers (${real.length} tools)`, describeTools(real).description);
   }
+}
+
+/**
+ * What learning result shapes costs on the host: one observation of large results (the walk is
+ * bounded, so it does not grow with the result), and a synchronous tool's call with and without
+ * the learning wrapper (sampling keeps most calls to a counter).
+ */
+function learningCost(): void {
+  const time = (f: () => void, n: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) f();
+    return (performance.now() - t0) / n;
+  };
+  const rows = Array.from({ length: 100_000 }, (_, i) => ({ id: i, name: `n${i}`, tags: ["a"] }));
+  const json = JSON.stringify(rows.slice(0, 2_000));
+  console.log(
+    `learning: shape of a 100,000-row result ${time(() => _shapeOf(rows), 100).toFixed(3)} ms, ` +
+      `of ${(json.length / 1024).toFixed(0)} KB of JSON text ${
+        time(() => _shapeOf(json), 20).toFixed(3)
+      } ms, example ${time(() => _exampleText(rows), 100).toFixed(3)} ms`,
+  );
+  const tool: Tool = {
+    name: "sync_tool",
+    description: "A synchronous tool.",
+    inputSchema: { type: "object" },
+    execute: () => ({ ok: true }),
+  };
+  const shapes = new _LearnedShapes(null);
+  const [wrapped] = shapes.wrap([tool]);
+  const context = { signal: new AbortController().signal, name: "sync_tool" };
+  const n = 1_000_000;
+  const plain = time(() => tool.execute({}, context), n) * 1e6;
+  const learning = time(() => wrapped.execute({}, context), n) * 1e6;
+  console.log(
+    `learning: synchronous tool call ${plain.toFixed(0)} ns plain, ${
+      learning.toFixed(0)
+    } ns wrapped (sampled: the first 8 calls, then 1 in 64)`,
+  );
+  void shapes.close();
 }

@@ -10,6 +10,8 @@ import {
   describeTools,
   type Description,
 } from "./describe/describe_tools.ts";
+import { _describeTool } from "./describe/describe_tool.ts";
+import { _LearnedShapes } from "./describe/learned_shapes.ts";
 import { searchTools } from "./describe/search_tools.ts";
 import { toolDeclarations } from "./describe/tool_declarations.ts";
 import { _resolveLimits, type Limits } from "./limits.ts";
@@ -74,6 +76,19 @@ export interface CodeModeOptions {
    * @default {40}
    */
   describeThreshold?: number;
+  /**
+   * Learn the shapes of results of tools without an `outputSchema` and show them in the
+   * description (`@returns seen: <type> — e.g. <example>`, documentation only: the declared type
+   * does not change). `false` turns learning off.
+   * @default {true}
+   */
+  learnShapes?: boolean;
+  /**
+   * Where learned shapes persist across processes (a bounded JSON file, written atomically);
+   * `null` keeps them in memory only.
+   * @default {$CODEMODE_CACHE_DIR, else $XDG_CACHE_HOME/codemode, else ~/.cache/codemode (macOS: ~/Library/Caches/codemode, Windows: %LOCALAPPDATA%\codemode)}
+   */
+  shapeCacheDir?: string | null;
 }
 
 /**
@@ -171,6 +186,8 @@ export interface CheckResult {
  * ```
  */
 export class CodeMode implements AsyncDisposable {
+  #tools: readonly Tool[];
+  #shapes: _LearnedShapes | null;
   #registry: _ToolRegistry;
   #declarations: string | undefined;
   #limits: Limits;
@@ -192,7 +209,9 @@ export class CodeMode implements AsyncDisposable {
    * @throws {RangeError} When a limit or `poolSize` is not a positive integer.
    */
   constructor(options: CodeModeOptions = {}) {
-    this.#registry = new _ToolRegistry(options.tools ?? []);
+    this.#tools = [...(options.tools ?? [])];
+    this.#shapes = options.learnShapes === false ? null : new _LearnedShapes(options.shapeCacheDir);
+    this.#registry = new _ToolRegistry(this.#shapes?.wrap(this.#tools) ?? this.#tools);
     this.#limits = _resolveLimits(options.limits);
     this.#check = _checkMode(options.check ?? "error");
     const poolSize = options.poolSize ?? 2;
@@ -213,7 +232,7 @@ export class CodeMode implements AsyncDisposable {
 
   /** The current tool definitions. */
   get tools(): readonly Tool[] {
-    return this.#registry.tools;
+    return this.#tools;
   }
 
   /** The limits every run gets unless `run` overrides them. */
@@ -229,8 +248,27 @@ export class CodeMode implements AsyncDisposable {
    * @throws {TypeError} When a definition is malformed or two tools take the same name.
    */
   setTools(tools: Iterable<Tool>): void {
-    this.#registry = new _ToolRegistry(tools);
+    const list = [...tools];
+    this.#registry = new _ToolRegistry(this.#shapes?.wrap(list) ?? list);
+    this.#tools = list;
     this.#declarations = undefined;
+  }
+
+  /**
+   * Calls `listener` when a learned result shape first appears or changes while the description
+   * declares every tool (at most `describeThreshold` tools; above it shapes show only through
+   * `searchTools` and `describeTool`, so the description does not change), at most once per burst
+   * of results. An MCP server built with `createCodeModeServer` passes its `watchTools` callback
+   * here too, to send `notifications/tools/list_changed` (as `codemode serve` does).
+   *
+   * @param listener Called with no arguments; exceptions it throws are ignored.
+   * @returns A function that unregisters it.
+   */
+  onShapesLearned(listener: () => void): () => void {
+    if (!this.#shapes) return () => {};
+    return this.#shapes.onChange(() => {
+      if (this.#registry.tools.length <= this.#describeThreshold) listener();
+    });
   }
 
   /**
@@ -365,6 +403,7 @@ export class CodeMode implements AsyncDisposable {
             detail: input.detail as "name" | "summary" | "full" | undefined,
             limit: input.limit as number | undefined,
           }),
+        describeTool: (input) => _describeTool(tools, input.name),
       },
     });
     if (gate && "check" in outcome) {
@@ -425,7 +464,8 @@ export class CodeMode implements AsyncDisposable {
   }
 
   /**
-   * Ends every sandbox process (runs under way end with an error) and waits until they are gone.
+   * Ends every sandbox process (runs under way end with an error) and waits until they are gone,
+   * and writes learned shapes not yet saved.
    *
    * @returns When every process has exited.
    */
@@ -433,6 +473,7 @@ export class CodeMode implements AsyncDisposable {
     this.#closed = true;
     await Promise.all([...this.#pools.values()].map((p) => p.close()));
     await Promise.allSettled([...this.#running]);
+    await this.#shapes?.close();
     this.#compiler[Symbol.dispose]();
   }
 

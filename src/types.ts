@@ -62,6 +62,12 @@ export interface Tool {
   /** JSON Schema of the tool's result, when known; gives the model a typed return value. */
   outputSchema?: JsonSchema;
   /**
+   * The result follows the MCP conversion rule (set on the tools of `connectMcpServers`):
+   * without an `outputSchema` it is declared `string | McpContent[]` (text, or the content
+   * blocks) instead of `any`.
+   */
+  mcpContent?: boolean;
+  /**
    * The handler. Its result must be JSON-compatible (it crosses a process boundary as JSON);
    * a thrown error reaches the program as an `Error` naming the tool.
    */

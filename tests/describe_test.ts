@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { describeTools } from "../src/describe/describe_tools.ts";
+import { _firstSentence, _shorten } from "../src/describe/jsdoc.ts";
 import { _PATTERNS } from "../src/describe/patterns.ts";
 import { schemaToTypeScript } from "../src/describe/schema_to_typescript.ts";
 import { searchTools } from "../src/describe/search_tools.ts";
 import { toolDeclarations } from "../src/describe/tool_declarations.ts";
+import { builtinTools } from "../src/tools/builtin/mod.ts";
 import type { JsonSchema, Tool } from "../src/types.ts";
 import { asTools, listServerTools, npxUnavailable } from "./_fixtures/mcp_servers.ts";
 import { PATTERN_TOOLS } from "./_fixtures/pattern_tools.ts";
@@ -152,7 +154,7 @@ const SCHEMA_TABLE: [string, JsonSchema | boolean, string, Record<string, unknow
     obj({ path: { type: "string", description: "Where */ it is" }, n: { ...N, default: 3 } }, [
       "path",
     ]),
-    "{\n  /** Where *\\/ it is */\n  path: string;\n  /** Default: 3 */\n  n?: number;\n}",
+    "{\n  /** Where *\\/ it is */\n  path: string;\n  /** Default: 3. */\n  n?: number;\n}",
     { descriptions: true },
   ],
   [
@@ -162,9 +164,52 @@ const SCHEMA_TABLE: [string, JsonSchema | boolean, string, Record<string, unknow
     { descriptions: true, maxDescriptionChars: 60 },
   ],
   [
+    "number bounds, exclusive bounds (draft 4 and 2020) and multipleOf",
+    obj({
+      a: { ...N, minimum: 1, maximum: 10_000, description: "Most results." },
+      b: { ...N, exclusiveMinimum: 0, exclusiveMaximum: 1 },
+      c: { ...N, minimum: 5, exclusiveMinimum: true, multipleOf: 5 },
+    }),
+    "{\n  /** Most results. Minimum: 1. Maximum: 10000. */\n  a?: number;\n" +
+    "  /** Greater than 0. Less than 1. */\n  b?: number;\n" +
+    "  /** Greater than 5. Multiple of 5. */\n  c?: number;\n}",
+    { descriptions: true },
+  ],
+  [
+    "lengths, items, pattern, format and default",
+    obj({
+      s: { ...S, minLength: 1, maxLength: 40, pattern: "^[a-z]+$", format: "email", default: "a" },
+      l: {
+        type: "array",
+        items: { ...S, maxLength: 9 },
+        minItems: 1,
+        maxItems: 3,
+        uniqueItems: true,
+      },
+    }),
+    '{\n  /** Min length: 1. Max length: 40. Pattern: /^[a-z]+$/. Format: email. Default: "a". */\n' +
+    "  s?: string;\n  /** Min items: 1. Max items: 3. Items unique. Each item: Max length: 9. */\n" +
+    "  l?: string[];\n}",
+    { descriptions: true },
+  ],
+  [
+    "a constraint survives a description cut to its limit",
+    obj({
+      a: { ...N, maximum: 9, description: "A first sentence. " + "More words here. ".repeat(20) },
+    }),
+    "{\n  /** A first sentence. More words here. … Maximum: 9. */\n  a?: number;\n}",
+    { descriptions: true, maxDescriptionChars: 40 },
+  ],
+  [
+    "a default the description states is not repeated",
+    obj({ a: { ...N, default: 100, description: "Most results. Default: 100." } }),
+    "{\n  /** Most results. Default: 100. */\n  a?: number;\n}",
+    { descriptions: true },
+  ],
+  [
     "long descriptions cut at a sentence",
     obj({ a: { ...S, description: "A first sentence that runs for a while. Then more words." } }),
-    "{\n  /** A first sentence that runs for a while. */\n  a?: string;\n}",
+    "{\n  /** A first sentence that runs for a while. … */\n  a?: string;\n}",
     { descriptions: true, maxDescriptionChars: 50 },
   ],
 ];
@@ -230,6 +275,67 @@ Deno.test("toolDeclarations() returns Promise<any> without an outputSchema", () 
   const program =
     'const r = await fetch_json({ url: "x" });\nprint(r.items[0].name.toUpperCase());';
   assert.deepEqual(typeCheck({ "/tools.d.ts": dts, "/p.ts": program }), []);
+});
+
+Deno.test("toolDeclarations() types an MCP tool without outputSchema by the conversion rule", () => {
+  const dts = toolDeclarations([
+    tool("everything.get_sum", obj({ a: N }, ["a"]), { mcpContent: true }),
+    tool("everything.typed", obj({}), { mcpContent: true, outputSchema: obj({ t: N }, ["t"]) }),
+  ]);
+  assert.match(dts, /^type McpContent =$/m);
+  assert.match(dts, /get_sum\(input: \{ a: number \}\): Promise<string \| McpContent\[\]>;/);
+  assert.match(dts, /typed\(input\?: \{\}\): Promise<\{ t: number \}>;/);
+  const narrowed = `
+const r = await everything.get_sum({ a: 1 });
+if (typeof r === "string") print(JSON.parse(r), r.toUpperCase());
+else for (const c of r) {
+  if (c.type === "image") print(c.mimeType, c.data.length);
+  else if (c.type === "resource") print(c.resource.uri, c.resource.text ?? "");
+  else if (c.type === "resource_link") print(c.name, c.uri);
+  else if (c.type === "text") print(c.text);
+}
+print((await everything.typed()).t + 1);`;
+  assert.deepEqual(typeCheck({ "/tools.d.ts": dts, "/p.ts": narrowed }), []);
+  // The type says what the rule says: without narrowing, string methods are refused.
+  const unnarrowed = "print((await everything.get_sum({ a: 1 })).toUpperCase());";
+  assert.notDeepEqual(typeCheck({ "/tools.d.ts": dts, "/p.ts": unnarrowed }), []);
+  // Without an MCP tool there is no McpContent.
+  assert.doesNotMatch(toolDeclarations([tool("x")]), /McpContent/);
+});
+
+Deno.test("toolDeclarations() of the built-in tools states their limits (search_files' maxResults maximum)", () => {
+  const dts = toolDeclarations(builtinTools({ root: Deno.cwd() }));
+  assert.match(
+    dts,
+    /\/\*\* Most matches to return; getting exactly this many means there may be more\. Default: 100\. Minimum: 1\. Maximum: 10000\. \*\/\n {2}maxResults\?: number;/,
+  );
+  // list_files' pattern is not cut mid-sentence: its last sentence and default are there.
+  assert.match(
+    dts,
+    /with "\/" the whole path \("src\/\*\*\\\/\*\.ts"\)\. Default: all files\. \*\//,
+  );
+  assert.doesNotMatch(dts, /[^.!?\s]… \*\//, "no description cut mid-sentence");
+});
+
+Deno.test("_shorten() cuts only at sentence ends, and whole sentences stay whole", () => {
+  const table: [string, number, string][] = [
+    ["Short enough.", 50, "Short enough."],
+    ["One. Two is longer. Three.", 12, "One. …"],
+    ["One. Two is longer. Three.", 22, "One. Two is longer. …"],
+    ["Use e.g. a glob or i.e. a path. Then more.", 35, "Use e.g. a glob or i.e. a path. …"],
+    [
+      "A first sentence longer than the limit. Next.",
+      15,
+      "A first sentence longer than the limit. …",
+    ],
+    ["Version 1.2 is out. More text follows here.", 25, "Version 1.2 is out. …"],
+    ["no sentence ends here at all " + "x ".repeat(40), 20, "no sentence ends…"],
+  ];
+  for (const [text, max, expected] of table) assert.equal(_shorten(text, max), expected, text);
+  assert.equal(
+    _firstSentence("Read a file, e.g. README.md. Then stop.", 100),
+    "Read a file, e.g. README.md.",
+  );
 });
 
 Deno.test("toolDeclarations() makes the input optional when nothing is required", () => {
@@ -392,6 +498,10 @@ Deno.test("describeTools() explains how to write a program and states the limits
       "print(...values)",
       "gatherLimited(",
       "searchTools(query",
+      "describeTool(name)",
+      "Results: a declared type is exact",
+      "`McpContent[]`",
+      "JSON stays text",
     ]
   ) assert.ok(description.includes(needle), needle);
   assert.throws(() => describeTools([], { limits: { timeoutMs: -1 } }), RangeError);
@@ -428,6 +538,17 @@ Deno.test("describeTools() lists namespaces and points to searchTools above the 
   assert.match(
     describeTools(tools.slice(0, 10), { threshold: 5 }).description,
     /not declared here/,
+  );
+});
+
+Deno.test("describeTools() above the threshold declares McpContent once for MCP tools, within 8 KB", () => {
+  const tools = syntheticTools(1_000).map((s) => ({ ...s.tool, mcpContent: true }));
+  const { description } = describeTools(tools);
+  assert.equal(description.match(/^type McpContent =$/gm)?.length, 1);
+  assert.ok(bytes(description) <= 8_192, `${bytes(description)} bytes for 1,000 MCP tools`);
+  assert.doesNotMatch(
+    describeTools(tools.slice(0, 50).map((t) => ({ ...t, mcpContent: false }))).description,
+    /type McpContent/,
   );
 });
 

@@ -137,31 +137,70 @@ Deno.test("loadMcpConfig() resolves a relative cwd and names the file on errors"
 
 Deno.test("_toolResultValue() converts each kind of tools/call result", () => {
   const image = { type: "image", data: "iVBO", mimeType: "image/png" } as const;
-  const cases: [string, Parameters<typeof _toolResultValue>[0], unknown][] = [
-    ["structuredContent wins", {
-      content: [{ type: "text", text: "x" }],
-      structuredContent: { a: 1 },
-    }, { a: 1 }],
-    ["JSON text is parsed", { content: [{ type: "text", text: ' {"a":[1,2]}\n' }] }, { a: [1, 2] }],
-    ["JSON null is parsed", { content: [{ type: "text", text: "null" }] }, null],
+  const cases: [string, Parameters<typeof _toolResultValue>[0], boolean, unknown][] = [
+    [
+      "a declared outputSchema gives structuredContent",
+      {
+        content: [{ type: "text", text: "x" }],
+        structuredContent: { a: 1 },
+      },
+      true,
+      { a: 1 },
+    ],
+    [
+      "without an outputSchema, structuredContent is not the value",
+      {
+        content: [{ type: "text", text: '{"a":1}' }],
+        structuredContent: { a: 1 },
+      },
+      false,
+      '{"a":1}',
+    ],
+    [
+      "undeclared structuredContent without content: its JSON text",
+      {
+        content: [],
+        structuredContent: { a: 1 },
+      },
+      false,
+      '{"a":1}',
+    ],
+    [
+      "JSON text stays text",
+      {
+        content: [{ type: "text", text: ' {"a":[1,2]}\n' }],
+      },
+      false,
+      ' {"a":[1,2]}\n',
+    ],
+    ["a number stays text", { content: [{ type: "text", text: "42" }] }, false, "42"],
     [
       "plain text stays text",
       { content: [{ type: "text", text: "The sum is 3." }] },
+      false,
       "The sum is 3.",
     ],
-    ["text parts are joined by newlines", {
-      content: [{ type: "text", text: "a" }, { type: "text", text: "b" }],
-    }, "a\nb"],
-    ["joined parts that form JSON are parsed", {
-      content: [{ type: "text", text: "[1," }, { type: "text", text: "2]" }],
-    }, [1, 2]],
-    ["images are kept as objects", {
-      content: [{ type: "text", text: "here:" }, image],
-    }, [{ type: "text", text: "here:" }, image]],
-    ["no content is null", { content: [] }, null],
+    [
+      "text parts are joined by newlines",
+      {
+        content: [{ type: "text", text: "a" }, { type: "text", text: "b" }],
+      },
+      false,
+      "a\nb",
+    ],
+    [
+      "images are kept as content blocks",
+      {
+        content: [{ type: "text", text: "here:" }, image],
+      },
+      false,
+      [{ type: "text", text: "here:" }, image],
+    ],
+    ["no content is an empty string", { content: [] }, false, ""],
+    ["a 2024-10-07 toolResult as text", { toolResult: { a: 1 } } as never, false, '{"a":1}'],
   ];
-  for (const [what, result, expected] of cases) {
-    assert.deepEqual(_toolResultValue(result, "s", "t"), expected, what);
+  for (const [what, result, structured, expected] of cases) {
+    assert.deepEqual(_toolResultValue(result, "s", "t", structured), expected, what);
   }
   assert.throws(
     () => _toolResultValue({ content: [{ type: "text", text: "boom" }], isError: true }, "s", "t"),
@@ -237,8 +276,10 @@ Deno.test("connectMcpServers() offers and calls the tools of everything, filesys
       await call(servers, "everything.get-sum", { a: 2, b: 3 }),
       "The sum of 2 and 3 is 5.",
     );
-    const env = await call(servers, "everything.get-env") as Record<string, string>;
-    assert.equal(env.CODEMODE_TEST_VAR, "42", "JSON text parsed; env passed");
+    const envText = await call(servers, "everything.get-env");
+    assert.equal(typeof envText, "string", "JSON text stays a string");
+    const env = JSON.parse(envText as string) as Record<string, string>;
+    assert.equal(env.CODEMODE_TEST_VAR, "42", "env passed");
     assert.ok(env.PATH, "safe default env");
     assert.equal(env.CODEMODE_TEST_PARENT_ONLY, undefined, "parent env not inherited");
     const image = await call(servers, "everything.get-tiny-image") as { type: string }[];

@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client";
 // @ts-types="@modelcontextprotocol/sdk/client/stdio"
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import {
+  getDefaultEnvironment,
+  StdioClientTransport,
+} from "@modelcontextprotocol/sdk/client/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
@@ -156,6 +159,8 @@ Deno.test("codemode serve over stdio: run_program with memory and filesystem, er
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
     args: ["run", "-A", MOD, "serve", "--mcp", fx.config, "--root", fx.dir],
+    // Learned result shapes go to a cache of this test's own.
+    env: { ...getDefaultEnvironment(), CODEMODE_CACHE_DIR: join(fx.dir, "cache") },
     stderr: "pipe",
   });
   let stderr = "";
@@ -287,14 +292,21 @@ print("never");`,
     }) as CallToolResult;
     assert.equal(text(after), "2\n");
 
-    // A downstream server adds a tool: list_changed reaches the client, the description follows.
+    // A downstream server adds a tool: list_changed reaches the client, the description follows,
+    // and shows the shape learned from add_tool's result (a second list_changed, either order).
     assert.ok(!tool.description?.includes("added_1"));
+    assert.ok(!tool.description?.includes("* @returns seen:"));
     await client.callTool({
       name: "run_program",
       arguments: { program: `await changing.add_tool();` },
     });
     await until(() => listChanged.length > 0);
-    const relisted = await client.listTools();
+    let relisted = await client.listTools();
+    await until(async () => {
+      relisted = await client.listTools();
+      const d = relisted.tools[0].description ?? "";
+      return d.includes("added_1(") && d.includes('@returns seen: string — e.g. "add_tool"');
+    });
     assert.ok(relisted.tools[0].description?.includes("added_1("), "the new tool is declared");
     const callsNew = await client.callTool({
       name: "run_program",

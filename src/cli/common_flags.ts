@@ -24,6 +24,7 @@ export const _TOOL_FLAGS = {
   memory: { type: "string" },
   "no-check": { type: "boolean" },
   check: { type: "string" },
+  "no-learn": { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
@@ -39,6 +40,7 @@ export const _TOOL_FLAGS_HELP =
   --memory MB         Memory limit for a run (default: 256)
   --check MODE        Type-check mode: error (default), warn or off
   --no-check          Same as --check off
+  --no-learn          Do not learn the shapes of tool results (kept in $XDG_CACHE_HOME/codemode)
   --json              Print machine-readable JSON
   -h, --help          Show this help`;
 
@@ -138,6 +140,7 @@ export async function _openSession(
   const codeMode = new CodeMode({
     tools: tools(),
     check: _checkFlag(values),
+    learnShapes: values["no-learn"] !== true,
     poolSize: options.poolSize,
     limits: {
       timeoutMs: positiveInt(values.timeout, "timeout"),

@@ -19,8 +19,8 @@ Usage: codemode serve [flags]
 
 Speaks MCP over stdio (default), or Streamable HTTP at http://127.0.0.1:PORT/mcp with --http.
 run_program takes { program: string }; its description declares the tools the flags enable and
-follows changes of the MCP servers' tools. Logs go to stderr. Stops on SIGINT/SIGTERM, or when
-standard input ends (stdio).
+follows changes of the MCP servers' tools and of the result shapes learned. Logs go to stderr.
+Stops on SIGINT/SIGTERM, or when standard input ends (stdio).
 
 Flags:
 ${_TOOL_FLAGS_HELP}
@@ -78,7 +78,15 @@ export async function _serveCommand(args: string[], io: CliIo): Promise<number> 
     codeMode.warmUp();
     const newServer = () =>
       createCodeModeServer(codeMode, {
-        watchTools: (changed) => mcp?.onToolsChanged(() => changed()) ?? (() => {}),
+        // Tool changes, and learned result shapes, re-describe and send list_changed.
+        watchTools: (changed) => {
+          const offTools = mcp?.onToolsChanged(() => changed());
+          const offShapes = codeMode.onShapesLearned(changed);
+          return () => {
+            offTools?.();
+            offShapes();
+          };
+        },
         log,
         beforeRun: () => session.retryFailedServers(log),
       });

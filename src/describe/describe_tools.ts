@@ -8,7 +8,7 @@
 
 import { _resolveLimits, type Limits } from "../limits.ts";
 import type { Tool } from "../types.ts";
-import { _HELPER_LINES } from "./helper_declarations.ts";
+import { _HELPER_LINES, _MCP_CONTENT_DTS } from "./helper_declarations.ts";
 import { _PATTERNS } from "./patterns.ts";
 import { _declareTools, _toolSignature } from "./tool_declarations.ts";
 import { _toolEntries, type _ToolEntry } from "./tool_entries.ts";
@@ -118,7 +118,7 @@ export function describeTools(tools: Tool[], options: DescribeOptions = {}): Des
   if (entries.length === 0) {
     text = `${base}\n\n## Tools\nNo tools are available.\n`;
   } else if (entries.length <= threshold) {
-    text = `${base}\n\n## Tools\n\`\`\`ts\n${_declareTools(entries)}\n\`\`\`\n`;
+    text = `${base}\n\n## Tools\n\`\`\`ts\n${_declareTools(entries, true)}\n\`\`\`\n`;
   } else {
     text = `${base}\n\n${_toolIndex(entries, maxBytes - _bytes(base) - 2)}`;
   }
@@ -132,6 +132,13 @@ export function describeTools(tools: Tool[], options: DescribeOptions = {}): Des
   };
 }
 
+/**
+ * How a tool's result becomes a value (`src/mcp/result.ts` for MCP tools), and what `@returns`
+ * lines are (`learned_shapes.ts`).
+ */
+const _RESULT_RULE =
+  '- Results: a declared type is exact. An MCP tool without one returns its text as a `string` (JSON stays text: `JSON.parse` it), or `McpContent[]` if it sent images, audio or resources: check `typeof r === "string"`. `@returns seen:` shows results seen before: a hint, not a promise.';
+
 /** The text without tools: how to write a program, helpers and patterns. */
 function _baseText(limits: Limits, patterns: boolean): string {
   const s = (ms: number) => `${ms / 1000} s`;
@@ -143,6 +150,7 @@ function _baseText(limits: Limits, patterns: boolean): string {
     "- Only what you print comes back to you: filter, join and aggregate in code and print just what the answer needs, never whole raw results.",
     "- A failed tool call throws an Error naming the tool; catch it to recover. An uncaught error ends the run; you get the output so far and the error.",
     "- The program is type-checked against the declarations below before it runs.",
+    _RESULT_RULE,
     `- Limits per run: ${
       s(limits.timeoutMs)
     }, ${limits.maxToolCalls} tool calls (${limits.maxConcurrentCalls} at once), ${
@@ -175,6 +183,9 @@ function _toolIndex(entries: _ToolEntry[], budget: number): string {
     "Every tool is callable and type-checked, but find the ones you need first, in a program:",
     '`print(await searchTools("merge pull request", { detail: "full", limit: 3 }))`',
     "then call them in your next program.",
+    ...(entries.some((e) => e.tool.mcpContent && !e.tool.outputSchema)
+      ? ["```ts", _MCP_CONTENT_DTS, "```"]
+      : []),
     "Namespaces (tool count: what they cover):",
   ].join("\n");
   const lines: string[] = [];

@@ -1,5 +1,6 @@
 /**
- * Declarations of the program-side helpers (`print`, `gatherLimited`, `searchTools`, `console`).
+ * Declarations of the program-side helpers (`print`, `gatherLimited`, `searchTools`,
+ * `describeTool`, `console`) and of `McpContent`, the blocks of an MCP tool's result.
  *
  * @module
  */
@@ -35,7 +36,21 @@ declare function searchTools(
 declare function searchTools(
   query: string,
   options?: SearchToolsOptions,
-): Promise<(Pick<ToolMatch, "name" | "namespace"> & Partial<ToolMatch>)[]>;`;
+): Promise<(Pick<ToolMatch, "name" | "namespace"> & Partial<ToolMatch>)[]>;
+/** One tool by name (\`read_file\`, \`memory.create_entities\`): its whole description and declaration, with the shape of its results seen so far; rejects for an unknown name. */
+declare function describeTool(name: string): Promise<ToolMatch>;`;
+
+/**
+ * What an MCP tool without an `outputSchema` gives besides text (`src/mcp/result.ts`), declared
+ * wherever such a tool is.
+ */
+export const _MCP_CONTENT_DTS: string =
+  `/** A content block of an MCP tool's result; images and audio are base64 in \`data\`. */
+type McpContent =
+  | { type: "text"; text: string }
+  | { type: "image" | "audio"; data: string; mimeType: string }
+  | { type: "resource"; resource: { uri: string; mimeType?: string; text?: string; blob?: string } }
+  | { type: "resource_link"; uri: string; name: string; mimeType?: string; description?: string };`;
 
 const HELPERS =
   `/** Appends the values to the output, space-separated, one line per call (non-strings formatted like Deno.inspect). Only printed output returns to you. */
@@ -75,4 +90,5 @@ export const _HELPER_LINES: string = [
   "print(...values): void — appends a line to your output (non-strings formatted like Deno.inspect); console.log works too.",
   "gatherLimited(tasks: (() => Promise<T>)[], limit = 10): Promise<T[]> — runs at most `limit` at once, results in order, rejects on the first failure; pass `{ settle: true }` as 3rd argument for Promise.allSettled-style records.",
   'searchTools(query, { detail?: "name" | "summary" | "full", limit? = 10 }): Promise<{ name, namespace, description, signature }[]> — tools ranked by relevance to the words of `query`.',
+  "describeTool(name): Promise<{ name, namespace, description, signature }> — one tool's whole description and declaration, with the shape of its results seen so far.",
 ].join("\n");

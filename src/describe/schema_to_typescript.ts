@@ -24,7 +24,7 @@
  */
 
 import type { JsonSchema } from "../types.ts";
-import { _jsDoc, _shorten } from "./jsdoc.ts";
+import { _comment, _shorten } from "./jsdoc.ts";
 
 /**
  * Options for {@linkcode schemaToTypeScript}.
@@ -53,8 +53,9 @@ export interface SchemaToTypeScriptOptions {
    */
   descriptions?: boolean;
   /**
-   * Characters of a property description kept in its JSDoc.
-   * @default {160}
+   * Characters of a property description kept in its JSDoc (whole sentences; constraints such
+   * as `maximum` or `pattern` are stated after it in full).
+   * @default {240}
    */
   maxDescriptionChars?: number;
   /**
@@ -128,7 +129,7 @@ export function schemaToTypeScript(
     root: options.root ?? schema,
     maxDepth: options.maxDepth ?? 10,
     docs: options.descriptions ?? true,
-    maxDesc: options.maxDescriptionChars ?? 160,
+    maxDesc: options.maxDescriptionChars ?? 240,
     untyped: options.untyped ?? "unknown",
     refs: options.root === undefined || options.root === schema ? ["#"] : [],
     nodes: 0,
@@ -292,17 +293,69 @@ function _object(
   return `{\n${lines.join("\n")}\n${indent}}`;
 }
 
-/** One-line JSDoc for a property: its description plus a short default. */
+/** One-line JSDoc for a property: its description (whole sentences) and every constraint. */
 function _propertyDoc(sub: unknown, ctx: Context): string {
   if (!_isObject(sub)) return "";
-  let text = typeof sub.description === "string" ? _shorten(sub.description, ctx.maxDesc) : "";
-  if ("default" in sub) {
-    const json = JSON.stringify(sub.default);
-    if (json !== undefined && json.length <= 40) {
-      text += `${text && !/[.!?…]$/.test(text) ? "." : ""}${text ? " " : ""}Default: ${json}`;
-    }
+  const text = typeof sub.description === "string" ? _shorten(sub.description, ctx.maxDesc) : "";
+  const notes = _constraints(sub, /\bdefault\b/i.test(text));
+  if (_isObject(sub.items)) {
+    const each = _constraints(sub.items, false);
+    if (each.length) notes.push(`Each item: ${each.join(", ")}`);
   }
-  return _jsDoc(text, ctx.maxDesc + 50);
+  const stop = text && !/[.!?…]$/.test(text) ? "." : "";
+  return _comment(notes.length ? `${text}${stop}${text ? " " : ""}${notes.join(". ")}.` : text);
+}
+
+/** Longest `default` (as JSON) and `pattern` stated in a property's JSDoc. */
+const MAX_DEFAULT = 80;
+const MAX_PATTERN = 1_000;
+
+/** What a schema allows beyond its type, in words: `Maximum: 10000`, `Format: uri`, `Default: 5`. */
+function _constraints(s: Record<string, unknown>, saysDefault: boolean): string[] {
+  const out: string[] = [];
+  const num = (key: string): number | null => {
+    const v = s[key];
+    return typeof v === "number" && Number.isFinite(v) ? v : null;
+  };
+  const min = num("minimum");
+  const max = num("maximum");
+  // Draft 4 spells exclusive bounds as booleans next to minimum/maximum.
+  const exMin = num("exclusiveMinimum") ?? (s.exclusiveMinimum === true ? min : null);
+  const exMax = num("exclusiveMaximum") ?? (s.exclusiveMaximum === true ? max : null);
+  if (exMin !== null) out.push(`Greater than ${exMin}`);
+  else if (min !== null) out.push(`Minimum: ${min}`);
+  if (exMax !== null) out.push(`Less than ${exMax}`);
+  else if (max !== null) out.push(`Maximum: ${max}`);
+  if (num("multipleOf") !== null) out.push(`Multiple of ${num("multipleOf")}`);
+  for (
+    const [key, words] of [
+      ["minLength", "Min length"],
+      ["maxLength", "Max length"],
+      ["minItems", "Min items"],
+      ["maxItems", "Max items"],
+    ] as const
+  ) {
+    if (num(key) !== null) out.push(`${words}: ${num(key)}`);
+  }
+  if (s.uniqueItems === true) out.push("Items unique");
+  if (typeof s.pattern === "string") {
+    out.push(
+      s.pattern.length <= MAX_PATTERN
+        ? `Pattern: /${s.pattern}/`
+        : `Pattern: a ${s.pattern.length}-character regular expression (too long to show)`,
+    );
+  }
+  if (typeof s.format === "string" && s.format.length <= 40) out.push(`Format: ${s.format}`);
+  if ("default" in s && !saysDefault) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(s.default);
+    } catch {
+      json = undefined;
+    }
+    if (json !== undefined && json.length <= MAX_DEFAULT) out.push(`Default: ${json}`);
+  }
+  return out;
 }
 
 function _array(

@@ -278,7 +278,8 @@ function _prefixIndex(terms: Iterable<string>): _PrefixIndex {
   return { short, long };
 }
 
-function _match(entry: _ToolEntry, detail: "name" | "summary" | "full"): ToolMatch {
+/** One tool as a search result at `detail` (`"full"`: with the shape of its results seen so far). */
+export function _match(entry: _ToolEntry, detail: "name" | "summary" | "full"): ToolMatch {
   const match: ToolMatch = { name: entry.path, namespace: entry.namespace };
   const description = String(entry.tool.description ?? "");
   if (detail === "summary") {

@@ -24,6 +24,7 @@ export const _HELPER_NAMES: readonly string[] = [
   "print",
   "gatherLimited",
   "searchTools",
+  "describeTool",
   "console",
 ];
 

@@ -74,6 +74,7 @@ export class _McpConnection {
   #tools: SdkTool[] = [];
   #toolsJson = "[]";
   #taskTools = new Set<string>();
+  #structuredTools = new Set<string>();
   #warnings: string[] = [];
   #listWarning?: string;
   #serverInfo?: { name: string; version: string };
@@ -168,7 +169,7 @@ export class _McpConnection {
     } catch (error) {
       throw this.#callError(session, at, error, signal);
     }
-    return _toolResultValue(result, this.name, tool);
+    return _toolResultValue(result, this.name, tool, this.#structuredTools.has(tool));
   }
 
   /** Ends the connection and every process the server started. Idempotent. */
@@ -251,6 +252,7 @@ export class _McpConnection {
     this.#taskTools = new Set(
       kept.filter((t) => t.execution?.taskSupport === "required").map((t) => t.name),
     );
+    this.#structuredTools = new Set(kept.filter((t) => t.outputSchema).map((t) => t.name));
     const json = JSON.stringify(kept);
     if (json === this.#toolsJson) return;
     this.#tools = kept;

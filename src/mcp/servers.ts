@@ -229,6 +229,7 @@ class _McpServers implements McpServers {
           server: conn.name,
           tool: t.name,
           execute: (input: unknown, context: ToolContext) => conn.call(t.name, input, context),
+          mcpContent: true,
         };
         if (t.outputSchema) tool.outputSchema = t.outputSchema;
         if (t.title) tool.title = t.title;

@@ -149,6 +149,7 @@ export function _workerRuntime(
     scope.gatherLimited = parts.makeGatherLimited((v) => inspect(v));
     scope.searchTools = (query: unknown, options?: unknown) =>
       calls.callTool("searchTools", { query, ...(typeof options === "object" ? options : {}) });
+    scope.describeTool = (name: unknown) => calls.callTool("describeTool", { name });
     scope.__codemode_import__ = (s: unknown) => calls.dynamicImport(s, tools);
     // Web code says `self`; a Node-compatible Worker has only `globalThis`.
     scope.self = scope;

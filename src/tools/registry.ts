@@ -20,6 +20,7 @@ export const _RESERVED_NAMES: ReadonlySet<string> = new Set([
   "console",
   "gatherLimited",
   "searchTools",
+  "describeTool",
   "__codemode__",
   "__codemode_import__",
   "globalThis",

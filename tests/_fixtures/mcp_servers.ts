@@ -76,7 +76,7 @@ export async function listServerTools(): Promise<Record<string, McpTool[]>> {
   return out;
 }
 
-/** The servers' tools as codemode tools named `server.tool`. */
+/** The servers' tools as codemode tools named `server.tool` (results follow the MCP rule). */
 export function asTools(lists: Record<string, McpTool[]>): Tool[] {
   return Object.entries(lists).flatMap(([server, tools]) =>
     tools.map((t) => ({
@@ -84,6 +84,7 @@ export function asTools(lists: Record<string, McpTool[]>): Tool[] {
       description: t.description ?? "",
       inputSchema: t.inputSchema,
       ...(t.outputSchema ? { outputSchema: t.outputSchema } : {}),
+      mcpContent: true,
       execute: () => {
         throw new Error("not connected");
       },
