@@ -19,7 +19,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { _alive, _descendants } from "../src/mcp/process_tree.ts";
-import { _runResultText } from "../src/mcp/server.ts";
+import { _runResultText } from "../src/mcp/run_program_tool.ts";
 import type { RunResult } from "../src/types.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;

@@ -17,12 +17,13 @@ import {
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { VERSION } from "../version.ts";
 import type { McpServerConfig } from "./config.ts";
 import { _descendants, _terminate } from "./process_tree.ts";
 import type { _StderrTail } from "./stderr_tail.ts";
 
 /** The client name and version codemode announces to servers. */
-const CLIENT_INFO = { name: "codemode", version: "0.1.0" };
+const CLIENT_INFO = { name: "codemode", version: VERSION };
 
 /**
  * A client with its transport; for stdio, the process tree seen once the server answered
