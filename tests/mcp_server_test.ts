@@ -22,27 +22,9 @@ import { _alive, _descendants } from "../src/mcp/process_tree.ts";
 import { _runResultText } from "../src/mcp/run_program_tool.ts";
 import type { RunResult } from "../src/types.ts";
 
-const MOD = new URL("../mod.ts", import.meta.url).pathname;
-const SDK = "npm:@modelcontextprotocol/sdk@1.32.2";
-
+import { CONFIG, MOD } from "./_fixtures/processes.ts";
 /** A downstream server (official SDK) whose `add_tool` adds a tool and sends list_changed. */
-const CHANGING_SERVER = `
-import { Server } from "${SDK}/server/index.js";
-import { StdioServerTransport } from "${SDK}/server/stdio.js";
-import { CallToolRequestSchema, ListToolsRequestSchema } from "${SDK}/types.js";
-const tool = (name) => ({ name, description: "fixture " + name, inputSchema: { type: "object" } });
-const tools = [tool("add_tool")];
-const server = new Server({ name: "changing", version: "1.0.0" }, { capabilities: { tools: { listChanged: true } } });
-server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-server.setRequestHandler(CallToolRequestSchema, async (request) => {
-  if (request.params.name === "add_tool") {
-    tools.push(tool("added_" + tools.length));
-    await server.sendToolListChanged();
-  }
-  return { content: [{ type: "text", text: request.params.name }] };
-});
-await server.connect(new StdioServerTransport());
-`;
+const CHANGING_SERVER = new URL("./_fixtures/changing_server.ts", import.meta.url).pathname;
 
 interface Fixture extends AsyncDisposable {
   dir: string;
@@ -144,12 +126,12 @@ async function processTree(pid: number): Promise<number[]> {
 
 Deno.test("codemode serve over stdio: run_program with memory and filesystem, errors, progress, cancel, list_changed", async () => {
   await using fx = await fixture();
-  const changing = join(fx.dir, "changing.js");
-  await Deno.writeTextFile(changing, CHANGING_SERVER);
   const config = JSON.parse(await Deno.readTextFile(fx.config));
+  // Through the project's import map and lockfile: the SDK's stripped environment for stdio
+  // servers could not fetch a fresh resolution.
   config.mcpServers.changing = {
     command: Deno.execPath(),
-    args: ["run", "-A", "--quiet", changing],
+    args: ["run", "-A", "--quiet", "--config", CONFIG, CHANGING_SERVER],
   };
   await Deno.writeTextFile(fx.config, JSON.stringify(config));
 
@@ -182,6 +164,7 @@ Deno.test("codemode serve over stdio: run_program with memory and filesystem, er
         "read_text_file(input:",
         "list_directory(input:",
         "read_file(input:", // built-in
+        "declare const changing", // the SDK fixture started (else the test below would wait)
       ]
     ) {
       assert.ok(tool.description?.includes(declared), `description declares ${declared}`);
@@ -289,10 +272,11 @@ print("never");`,
 
     // A downstream server adds a tool: list_changed reaches the client, the description follows.
     assert.ok(!tool.description?.includes("added_1"));
-    await client.callTool({
+    const adding = await client.callTool({
       name: "run_program",
       arguments: { program: `await changing.add_tool();` },
-    });
+    }) as CallToolResult;
+    assert.equal(adding.isError, undefined, text(adding));
     await until(() => listChanged.length > 0);
     const relisted = await client.listTools();
     assert.ok(relisted.tools[0].description?.includes("added_1("), "the new tool is declared");
