@@ -70,6 +70,8 @@ export class RunLimit {
   #queue: _Waiter[] = [];
 
   /**
+   * Creates a limit with no run under way.
+   *
    * @param options Slots and queue length.
    * @throws {RangeError} When `maxRuns` is not a whole number ≥ 1 or `maxQueued` one ≥ 0.
    */
