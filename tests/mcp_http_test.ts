@@ -288,7 +288,7 @@ Deno.test("serve --max-sessions 2 --session-idle-ms: the third session is refuse
 // ---------------------------------------------------------------------------------------------
 // The protocol over HTTP
 
-Deno.test("serve --http answers malformed tools/call params with -32602, unknown tools too", async () => {
+Deno.test("serve --http answers malformed tools/call params with -32602, an unknown tool with an error result", async () => {
   await withServe([], async (url) => {
     const s = await RawSession.open(url);
     const cases: [unknown, RegExp][] = [
@@ -300,10 +300,6 @@ Deno.test("serve --http answers malformed tools/call params with -32602, unknown
         { jsonrpc: "2.0", id: 2, method: "tools/call", params: { arguments: {} } },
         /^Invalid params for tools\/call: params\.name: /,
       ],
-      [
-        { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "nope" } },
-        /^Unknown tool "nope": this server has one tool, run_program$/,
-      ],
     ];
     for (const [request, message] of cases) {
       const response = await s.post(request);
@@ -314,6 +310,16 @@ Deno.test("serve --http answers malformed tools/call params with -32602, unknown
       assert.match(answer.error.message, message);
       assert.doesNotMatch(answer.error.message, /"code":|invalid_type/, "no schema dump");
     }
+    // As the SDK's McpServer does: a tool error the model can read.
+    const unknown = await s.post({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "nope", arguments: {} },
+    });
+    const [answer] = messages(await allEvents(unknown)) as { result: CallToolResult }[];
+    assert.equal(answer.result.isError, true);
+    assert.equal(text(answer.result), 'Unknown tool "nope": this server has one tool, run_program');
     assert.equal(await s.delete(), 200);
   });
 });

@@ -103,7 +103,7 @@ export function _runProgramDefinition(description: string): _ToolDefinition {
 export interface _CallResult {
   [key: string]: unknown;
   content: { type: "text"; text: string }[];
-  structuredContent: Record<string, unknown>;
+  structuredContent?: Record<string, unknown>;
   isError?: boolean;
 }
 

@@ -11,11 +11,7 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 // @ts-types="@modelcontextprotocol/sdk/shared/transport"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  ListToolsRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { CodeMode, RunOptions } from "../code_mode.ts";
 import type { RunResult, ToolCallTrace } from "../types.ts";
 import { VERSION } from "../version.ts";
@@ -176,7 +172,8 @@ interface _Connection {
  *   (declared as the tool's `outputSchema`).
  * - A request with a progress token gets one `notifications/progress` per tool call completed.
  * - A cancelled request (`notifications/cancelled`) ends its run, and its HTTP stream.
- * - Malformed params get JSON-RPC error -32602; a second `initialize` is refused.
+ * - Malformed params get JSON-RPC error -32602; a second `initialize` is refused; an unknown
+ *   tool gets an error result.
  *
  * The server does not own `codeMode`: close it yourself after the server. One server serves one
  * connection; create one per session (e.g. per Streamable HTTP session) over the same CodeMode,
@@ -280,11 +277,14 @@ class _CodeModeServer implements CodeModeMcpServer {
 
   async #call(name: string, args: unknown, extra: _RequestExtra): Promise<_CallResult> {
     if (name !== RUN_PROGRAM_TOOL) {
-      // A plain error with a code: the SDK answers with its code and message as they are.
-      throw Object.assign(
-        new Error(`Unknown tool "${name}": this server has one tool, ${RUN_PROGRAM_TOOL}`),
-        { code: ErrorCode.InvalidParams },
-      );
+      // As the SDK's McpServer answers it: a tool error the model reads, not a protocol error.
+      return {
+        content: [{
+          type: "text",
+          text: `Unknown tool "${name}": this server has one tool, ${RUN_PROGRAM_TOOL}`,
+        }],
+        isError: true,
+      } as _CallResult;
     }
     const program = (args as { program?: unknown } | undefined)?.program;
     if (typeof program !== "string") {
