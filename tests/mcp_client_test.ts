@@ -11,7 +11,7 @@ import { _toolResultValue } from "../src/mcp/result.ts";
 import { _alive, _descendants, _terminate } from "../src/mcp/process_tree.ts";
 import { connectMcpServers, type McpServers, type McpTool } from "../src/mcp/servers.ts";
 import type { ToolContext } from "../src/types.ts";
-import { CONFIG, freePort, type Proc, startUpstream } from "./_fixtures/processes.ts";
+import { FIXTURE_FLAGS, freePort, type Proc, startUpstream } from "./_fixtures/processes.ts";
 
 const npx = (pkg: string, ...args: string[]) => ({ command: "npx", args: ["-y", pkg, ...args] });
 const EVERYTHING = "@modelcontextprotocol/server-everything";
@@ -504,7 +504,7 @@ Deno.test("pagination, colliding names, list_changed and a frozen server (SDK fi
       mcpServers: {
         fixture: {
           command: Deno.execPath(),
-          args: ["run", "-A", "--quiet", "--config", CONFIG, PAGING_SERVER],
+          args: ["run", "-A", ...FIXTURE_FLAGS, PAGING_SERVER],
         },
       },
     },

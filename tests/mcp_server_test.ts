@@ -22,7 +22,7 @@ import { _alive, _descendants } from "../src/mcp/process_tree.ts";
 import { _runResultText } from "../src/mcp/run_program_tool.ts";
 import type { RunResult } from "../src/types.ts";
 
-import { CONFIG, MOD } from "./_fixtures/processes.ts";
+import { FIXTURE_FLAGS, MOD } from "./_fixtures/processes.ts";
 /** A downstream server (official SDK) whose `add_tool` adds a tool and sends list_changed. */
 const CHANGING_SERVER = new URL("./_fixtures/changing_server.ts", import.meta.url).pathname;
 
@@ -131,7 +131,7 @@ Deno.test("codemode serve over stdio: run_program with memory and filesystem, er
   // servers could not fetch a fresh resolution.
   config.mcpServers.changing = {
     command: Deno.execPath(),
-    args: ["run", "-A", "--quiet", "--config", CONFIG, CHANGING_SERVER],
+    args: ["run", "-A", ...FIXTURE_FLAGS, CHANGING_SERVER],
   };
   await Deno.writeTextFile(fx.config, JSON.stringify(config));
 

@@ -8,6 +8,13 @@ import { _descendants, _terminate } from "../../src/mcp/process_tree.ts";
 
 /** The repository's deno.json: fixtures resolve npm packages through its import map and lock. */
 export const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+/**
+ * `deno run` flags for a fixture script: the project's import map and lockfile, frozen, so that
+ * a fixture never resolves anything afresh (an MCP client starts stdio servers with a stripped
+ * environment, in which a fresh npm resolution could fail) and says so clearly if it would have
+ * to.
+ */
+export const FIXTURE_FLAGS = ["--quiet", "--frozen", "--config", CONFIG];
 /** The CLI entry. */
 export const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 
@@ -97,7 +104,7 @@ export function startDeno(args: string[], options: { env?: Record<string, string
 /** Starts the HTTP MCP fixture (`http_upstream.ts`) on `port` and waits until it listens. */
 export async function startUpstream(port: number): Promise<Proc> {
   const fixture = new URL("./http_upstream.ts", import.meta.url).pathname;
-  const proc = startDeno(["run", "-A", "--quiet", "--config", CONFIG, fixture, String(port)]);
+  const proc = startDeno(["run", "-A", ...FIXTURE_FLAGS, fixture, String(port)]);
   await proc.waitFor(/listening on \d+/);
   return proc;
 }
