@@ -11,11 +11,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client";
 // @ts-types="@modelcontextprotocol/sdk/shared/protocol"
 import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js";
-// @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
-import {
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
-} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import {
   type CallToolResult,
@@ -32,9 +27,11 @@ import { _terminate } from "./process_tree.ts";
 import { _toolResultValue } from "./result.ts";
 import {
   _closeSession,
+  _isHttp,
   _newSession,
   _recordProcesses,
   type _Session,
+  _sessionGone,
   _sessionPid,
   _startErrorText,
 } from "./session.ts";
@@ -397,20 +394,6 @@ export class _McpConnection {
     const p = promise.catch(() => {}).finally(() => this.#background.delete(p));
     this.#background.add(p);
   }
-}
-
-/** Whether `session` speaks Streamable HTTP. */
-function _isHttp(session: _Session): boolean {
-  return session.transport instanceof StreamableHTTPClientTransport;
-}
-
-/**
- * Whether an HTTP server refused the request because it does not know the session: 404 (the
- * spec's answer), or the 400 "No valid session ID" many servers send. Nothing ran.
- */
-function _sessionGone(error: unknown): boolean {
-  if (!(error instanceof StreamableHTTPError)) return false;
-  return error.code === 404 || (error.code === 400 && /session/i.test(error.message));
 }
 
 function _message(error: unknown): string {
