@@ -94,8 +94,11 @@ export {
   type CodeModeMcpServer,
   type CodeModeServerOptions,
   createCodeModeServer,
+  type JsonRpcMessage,
+  type McpServerTransport,
   RUN_PROGRAM_TOOL,
 } from "./src/mcp/server.ts";
+export { RunLimit, type RunLimitOptions, type RunSlot } from "./src/mcp/run_limit.ts";
 export { type CliIo } from "./src/cli/cli_io.ts";
 export { main } from "./src/cli/main.ts";
 

@@ -22,30 +22,12 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { _alive, _descendants } from "../src/mcp/process_tree.ts";
-import { _runResultText } from "../src/mcp/server.ts";
+import { _runResultText } from "../src/mcp/run_program_tool.ts";
 import type { RunResult } from "../src/types.ts";
 
-const MOD = new URL("../mod.ts", import.meta.url).pathname;
-const SDK = "npm:@modelcontextprotocol/sdk@1.32.2";
-
+import { FIXTURE_FLAGS, MOD } from "./_fixtures/processes.ts";
 /** A downstream server (official SDK) whose `add_tool` adds a tool and sends list_changed. */
-const CHANGING_SERVER = `
-import { Server } from "${SDK}/server/index.js";
-import { StdioServerTransport } from "${SDK}/server/stdio.js";
-import { CallToolRequestSchema, ListToolsRequestSchema } from "${SDK}/types.js";
-const tool = (name) => ({ name, description: "fixture " + name, inputSchema: { type: "object" } });
-const tools = [tool("add_tool")];
-const server = new Server({ name: "changing", version: "1.0.0" }, { capabilities: { tools: { listChanged: true } } });
-server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-server.setRequestHandler(CallToolRequestSchema, async (request) => {
-  if (request.params.name === "add_tool") {
-    tools.push(tool("added_" + tools.length));
-    await server.sendToolListChanged();
-  }
-  return { content: [{ type: "text", text: request.params.name }] };
-});
-await server.connect(new StdioServerTransport());
-`;
+const CHANGING_SERVER = new URL("./_fixtures/changing_server.ts", import.meta.url).pathname;
 
 interface Fixture extends AsyncDisposable {
   dir: string;
@@ -147,12 +129,12 @@ async function processTree(pid: number): Promise<number[]> {
 
 Deno.test("codemode serve over stdio: run_program with memory and filesystem, errors, progress, cancel, list_changed", async () => {
   await using fx = await fixture();
-  const changing = join(fx.dir, "changing.js");
-  await Deno.writeTextFile(changing, CHANGING_SERVER);
   const config = JSON.parse(await Deno.readTextFile(fx.config));
+  // Through the project's import map and lockfile: the SDK's stripped environment for stdio
+  // servers could not fetch a fresh resolution.
   config.mcpServers.changing = {
     command: Deno.execPath(),
-    args: ["run", "-A", "--quiet", changing],
+    args: ["run", "-A", ...FIXTURE_FLAGS, CHANGING_SERVER],
   };
   await Deno.writeTextFile(fx.config, JSON.stringify(config));
 
@@ -187,6 +169,7 @@ Deno.test("codemode serve over stdio: run_program with memory and filesystem, er
         "read_text_file(input:",
         "list_directory(input:",
         "read_file(input:", // built-in
+        "declare const changing", // the SDK fixture started (else the test below would wait)
       ]
     ) {
       assert.ok(tool.description?.includes(declared), `description declares ${declared}`);
@@ -247,6 +230,7 @@ Deno.test("codemode serve over stdio: run_program with memory and filesystem, er
       assert.equal(r.ok, false);
       assert.equal(r.output, output);
       assert.equal(text(failed), _runResultText(r));
+      assert.doesNotMatch(text(failed), /warning/, "each finding once");
     }
 
     // Progress: one notification per completed tool call.
@@ -296,10 +280,11 @@ print("never");`,
     // and shows the shape learned from add_tool's result (a second list_changed, either order).
     assert.ok(!tool.description?.includes("added_1"));
     assert.ok(!tool.description?.includes("* @returns seen:"));
-    await client.callTool({
+    const adding = await client.callTool({
       name: "run_program",
       arguments: { program: `await changing.add_tool();` },
-    });
+    }) as CallToolResult;
+    assert.equal(adding.isError, undefined, text(adding));
     await until(() => listChanged.length > 0);
     let relisted = await client.listTools();
     await until(async () => {
@@ -419,4 +404,129 @@ Deno.test("codemode serve --http PORT: Streamable HTTP on 127.0.0.1 with session
     assert.equal(status.code, 0, stderr);
     await until(async () => (await _alive(tree)).length === 0);
   }
+});
+
+/** `codemode serve` over stdio, spoken to line by line. */
+async function rawStdio(lines: string[], expected: number): Promise<Record<string, unknown>[]> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MOD, "serve"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(lines.join("\n") + "\n"));
+  const answers: Record<string, unknown>[] = [];
+  let pending = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    while (answers.length < expected) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`serve ended after ${answers.length} answers:\n${await stderr}`);
+      pending += value;
+      let nl;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        answers.push(JSON.parse(pending.slice(0, nl)));
+        pending = pending.slice(nl + 1);
+      }
+    }
+  } finally {
+    await writer.close(); // stdin ends: the server stops
+    await reader.cancel();
+    assert.equal((await child.status).code, 0, await stderr);
+  }
+  return answers;
+}
+
+Deno.test("codemode serve over stdio answers batches, malformed params, a second initialize and bad JSON like HTTP", async () => {
+  const init = (id: number) =>
+    JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-11-25",
+        capabilities: {},
+        clientInfo: { name: "raw", version: "0" },
+      },
+    });
+  const answers = await rawStdio([
+    init(1),
+    JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+    JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call" }),
+    JSON.stringify([
+      { jsonrpc: "2.0", id: 3, method: "ping" },
+      { jsonrpc: "2.0", id: 4, method: "tools/list" },
+    ]),
+    "{ not json",
+    init(5),
+    JSON.stringify([]),
+    JSON.stringify({
+      jsonrpc: "2.0",
+      id: 6,
+      method: "tools/call",
+      params: { name: "run_program" },
+    }),
+  ], 8);
+  const byId = new Map(answers.map((a) => [a.id, a]));
+  const error = (id: unknown) =>
+    (byId.get(id) as { error: { code: number; message: string } }).error;
+  assert.equal(
+    (byId.get(1) as { result: { serverInfo: { name: string } } }).result.serverInfo.name,
+    "codemode",
+  );
+  assert.deepEqual(error(2), {
+    code: -32602,
+    message: "Invalid params for tools/call: params are missing (send params { name, arguments })",
+  });
+  // The batch: each message answered on its own line, as HTTP answers each on the stream.
+  assert.deepEqual((byId.get(3) as { result: unknown }).result, {});
+  assert.equal(
+    (byId.get(4) as { result: { tools: { name: string }[] } }).result.tools[0].name,
+    "run_program",
+  );
+  assert.deepEqual(error(5), {
+    code: -32600,
+    message: "Invalid Request: Server already initialized",
+  });
+  const unnamed = answers.filter((a) => a.id === null).map((a) => (a as { error: unknown }).error);
+  assert.deepEqual(unnamed, [
+    { code: -32700, message: "Parse error: Invalid JSON" },
+    { code: -32600, message: "Invalid Request: empty batch" },
+  ]);
+  // No program: a tool error the model can act on, not a protocol error.
+  const noProgram = byId.get(6) as { result: CallToolResult };
+  assert.equal(noProgram.result.isError, true);
+  assert.match(text(noProgram.result), /run_program needs \{ program: string \}, got no program/);
+});
+
+Deno.test("_runResultText() reports a type error once, and warnings only when the run went on", () => {
+  const stats = { durationMs: 1, toolResultBytes: 0, outputBytes: 0 };
+  const diagnostic = {
+    kind: "type" as const,
+    message: "Type 'string' is not assignable to type 'number'.",
+    line: 1,
+    column: 7,
+  };
+  const failed = _runResultText({
+    ok: false,
+    output: "",
+    error: { ...diagnostic },
+    calls: 0,
+    stats,
+    diagnostics: [diagnostic],
+  });
+  assert.equal(
+    failed,
+    "type error at line 1, column 7: Type 'string' is not assignable to type 'number'.",
+  );
+  const warned = _runResultText({
+    ok: true,
+    output: "1\n",
+    calls: 0,
+    stats,
+    diagnostics: [diagnostic],
+  });
+  assert.equal(warned, "1\nwarning 1:7 type Type 'string' is not assignable to type 'number'.");
 });

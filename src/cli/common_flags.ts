@@ -100,7 +100,7 @@ const RETRY_MS = 30_000;
 export async function _openSession(
   values: Record<string, string | boolean | undefined>,
   io: CliIo,
-  options: { poolSize?: number } = {},
+  options: { poolSize?: number; wrapTool?: (tool: Tool) => Tool } = {},
 ): Promise<_Session> {
   const root = resolve(io.cwd, String(values.root ?? "."));
   try {
@@ -136,7 +136,8 @@ export async function _openSession(
       if (s.state === "failed") io.stderr(`codemode: MCP server "${s.name}" failed: ${s.error}\n`);
     }
   }
-  const tools = (): Tool[] => [...builtins, ...(mcp?.tools ?? [])];
+  const wrap = options.wrapTool ?? ((tool: Tool) => tool);
+  const tools = (): Tool[] => [...builtins, ...(mcp?.tools ?? [])].map(wrap);
   const codeMode = new CodeMode({
     tools: tools(),
     check: _checkFlag(values),

@@ -10,9 +10,10 @@ import { _missingPermissions } from "./permission_guard.ts";
 import { _describeCommand, _toolsCommand } from "./describe_command.ts";
 import { _runCommand } from "./run_command.ts";
 import { _serveCommand } from "./serve_command.ts";
+import { VERSION } from "../version.ts";
 
 /** The version printed by `codemode --version`. */
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** Help for `codemode` itself. */
 export const MAIN_HELP =

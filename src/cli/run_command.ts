@@ -4,11 +4,13 @@
  * @module
  */
 
+import { _warnings } from "../program_tool.ts";
 import { formatRunError } from "../run/run_errors.ts";
-import type { RunResult, ToolCallTrace } from "../types.ts";
-import { _rawStderr, _UsageError, type CliIo } from "./cli_io.ts";
+import type { RunResult } from "../types.ts";
+import { _UsageError, type CliIo } from "./cli_io.ts";
 import { _openSession, _parse, _TOOL_FLAGS_HELP } from "./common_flags.ts";
 import { _readProgram } from "./program_source.ts";
+import { _StatusLine } from "./status_line.ts";
 
 /** Help for `codemode run`. */
 export const RUN_HELP = `codemode run — run a TypeScript program against the tools in a sandbox
@@ -74,41 +76,27 @@ export async function _runCommand(args: string[], io: CliIo): Promise<number> {
     );
   }
   const source = await _readProgram(positionals[0], io);
-  await using session = await _openSession(values, io, { poolSize: 1 });
   const json = values.json === true;
-  let calls = 0;
-  let shown = false;
-  const started = performance.now();
-  const status = _rawStderr(io); // the status line moves the cursor; everything else is escaped
-  const progress = io.stderrIsTerminal && !json
-    ? setInterval(() => {
-      const s = ((performance.now() - started) / 1000).toFixed(1);
-      status(`\r\x1b[2Kcodemode: running… ${s} s, ${calls} tool calls`);
-      shown = true;
-    }, 1000)
-    : undefined;
+  // A live line on a terminal's stderr while the run is long (src/cli/status_line.ts).
+  const status = _StatusLine.start(io, { json });
   let result: RunResult;
   try {
+    await using session = await _openSession(values, io, { poolSize: 1, wrapTool: status?.wrap });
     result = await session.codeMode.run(source, {
       onOutput: json ? undefined : (text) => {
-        if (shown) {
-          status("\r\x1b[2K");
-          shown = false;
-        }
+        status?.clear();
         io.stdout(text);
       },
-      onToolCall: (_: ToolCallTrace) => void calls++,
     });
   } finally {
-    clearInterval(progress);
-    if (shown) status("\r\x1b[2K");
+    status?.stop();
   }
   if (json) {
     io.stdout(JSON.stringify(result) + "\n");
   } else {
     const cutNote = result.error?.kind === "limit" && result.output.includes("[output cut:");
     if (result.error && !cutNote) io.stderr(`codemode: ${formatRunError(result.error)}\n`);
-    for (const d of result.diagnostics ?? []) {
+    for (const d of _warnings(result)) {
       io.stderr(`codemode: warning ${d.line}:${d.column} ${d.kind} ${d.message}\n`);
     }
   }

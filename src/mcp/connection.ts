@@ -27,9 +27,11 @@ import { _terminate } from "./process_tree.ts";
 import { _toolResultValue } from "./result.ts";
 import {
   _closeSession,
+  _isHttp,
   _newSession,
   _recordProcesses,
   type _Session,
+  _sessionGone,
   _sessionPid,
   _startErrorText,
 } from "./session.ts";
@@ -162,12 +164,26 @@ export class _McpConnection {
     };
     const params = { name: tool, arguments: (input ?? {}) as Record<string, unknown> };
     let result: CallToolResult;
-    try {
-      result = this.#taskTools.has(tool)
-        ? await this.#callTask(session.client, params, options, context)
-        : await session.client.callTool(params, CallToolResultSchema, options) as CallToolResult;
-    } catch (error) {
-      throw this.#callError(session, at, error, signal);
+    for (let attempt = 1;; attempt++) {
+      try {
+        result = this.#taskTools.has(tool)
+          ? await this.#callTask(session.client, params, options, context)
+          : await session.client.callTool(params, CallToolResultSchema, options) as CallToolResult;
+        break;
+      } catch (error) {
+        if (attempt > 1 || !_sessionGone(error) || signal.aborted) {
+          throw this.#callError(session, at, error, signal);
+        }
+      }
+      // The HTTP server refused the session (it restarted, or expired the session) without
+      // running anything: start a new session and send the call once more.
+      await this.#drop(session, "the server no longer knew the session");
+      try {
+        session = await _abortable(this.#ensure(), signal);
+      } catch (error) {
+        if (signal.aborted) throw new Error(`${at} was cancelled`, { cause: signal.reason });
+        throw new Error(`${at} is unavailable: ${_message(error)}`, { cause: error });
+      }
     }
     return _toolResultValue(result, this.name, tool, this.#structuredTools.has(tool));
   }
@@ -213,7 +229,13 @@ export class _McpConnection {
     });
     client.onclose = () => this.#onClosed(session);
     // Transport errors also fail the request that met them; that is where they are reported.
-    client.onerror = () => {};
+    // Over HTTP, an error can also be the only sign that the server died (an SSE stream cut
+    // mid-call would otherwise wait for the call's timeout): ask the server whether it is there.
+    client.onerror = () => {
+      if (_isHttp(session) && this.#session === session && this.#state === "connected") {
+        this.#track(this.#probe(session, "its HTTP stream broke, then a ping failed"));
+      }
+    };
     try {
       await client.connect(transport, { timeout: this.#options.connectTimeoutMs, signal });
       await _recordProcesses(session);
@@ -312,7 +334,7 @@ export class _McpConnection {
   #callError(session: _Session, at: string, error: unknown, signal: AbortSignal): Error {
     if (signal.aborted) return new Error(`${at} was cancelled`, { cause: signal.reason });
     if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-      this.#track(this.#probe(session));
+      this.#track(this.#probe(session, "it stopped answering (a call timed out, then a ping)"));
       return new Error(
         `${at} did not answer within ${this.#options.callTimeoutMs} ms (callTimeoutMs); ` +
           `the server may be hung — if it no longer answers pings it is restarted on the next call`,
@@ -336,14 +358,17 @@ export class _McpConnection {
     return new Error(`${at} failed: ${reason}; the next call reconnects`, { cause: error });
   }
 
-  /** After a timed-out call: a server that no longer answers a ping is dropped. */
-  async #probe(session: _Session): Promise<void> {
+  /**
+   * After a timed-out call or a broken HTTP stream: a server that no longer answers a ping is
+   * dropped, which fails the calls still waiting on it at once (the next call starts afresh).
+   */
+  async #probe(session: _Session, reason: string): Promise<void> {
     if (this.#probing) return;
     this.#probing = true;
     try {
       await session.client.ping({ timeout: Math.min(this.#options.callTimeoutMs, 5_000) });
     } catch {
-      await this.#drop(session, "it stopped answering (a call timed out, then a ping)");
+      await this.#drop(session, reason);
     } finally {
       this.#probing = false;
     }

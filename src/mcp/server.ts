@@ -1,37 +1,92 @@
 /**
  * codemode as an MCP server: one tool, `run_program`, whose description is the generated
- * description of a {@linkcode CodeMode}'s tools. Built on the official SDK's `McpServer`; connect
- * it to any SDK server transport (stdio, Streamable HTTP).
+ * description of a {@linkcode CodeMode}'s tools. Connect it to any MCP server transport (stdio,
+ * Streamable HTTP); the type it returns is codemode's own, whatever SDK version is underneath.
  *
  * @module
  */
 
-// @ts-types="@modelcontextprotocol/sdk/server/mcp"
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+// @ts-types="@modelcontextprotocol/sdk/server"
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+// @ts-types="@modelcontextprotocol/sdk/shared/transport"
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
-import type { CodeMode } from "../code_mode.ts";
-import { formatRunError } from "../run/run_errors.ts";
-import type { Diagnostic, RunError, RunResult, RunStats, ToolCallTrace } from "../types.ts";
+import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { CodeMode, RunOptions } from "../code_mode.ts";
+import type { RunResult, ToolCallTrace } from "../types.ts";
+import { VERSION } from "../version.ts";
+import { _ProtocolGuard } from "./protocol_guard.ts";
+import type { RunLimit } from "./run_limit.ts";
+import {
+  type _CallResult,
+  _callResult,
+  _progressMessage,
+  _refusedRun,
+  _runProgramDefinition,
+  RUN_PROGRAM_TOOL,
+} from "./run_program_tool.ts";
 
-/** The one tool's name. */
-export const RUN_PROGRAM_TOOL = "run_program";
+export { RUN_PROGRAM_TOOL };
+
+/** A JSON-RPC 2.0 message, as MCP transports carry them. */
+export interface JsonRpcMessage {
+  /** Always `"2.0"`. */
+  jsonrpc: "2.0";
+  /** The request, notification or response fields. */
+  [field: string]: unknown;
+}
 
 /**
- * What {@linkcode createCodeModeServer} returns: the official SDK's `McpServer` (from
- * `@modelcontextprotocol/sdk/server/mcp.js`), with `run_program` registered and not yet connected.
- * Call `connect(transport)` with any SDK server transport, and `close()` when done.
+ * A server-side MCP transport: the shape every transport of the official MCP SDK has
+ * (`StdioServerTransport`, `WebStandardStreamableHTTPServerTransport`, …), so any of them can be
+ * passed to {@linkcode CodeModeMcpServer.connect}.
+ *
+ * @example Pass the SDK's stdio transport
+ * ```ts ignore
+ * import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+ * const transport: McpServerTransport = new StdioServerTransport();
+ * ```
+ */
+export interface McpServerTransport {
+  /** Starts receiving messages. */
+  start(): Promise<void>;
+  /** Sends one message; `relatedRequestId` routes a notification to its request's stream. */
+  send(message: JsonRpcMessage, options?: { relatedRequestId?: string | number }): Promise<void>;
+  /** Ends the transport. */
+  close(): Promise<void>;
+  /** Set by the server: receives each incoming message. */
+  onmessage?(message: JsonRpcMessage, extra?: unknown): void;
+  /** Set by the server: the transport closed. */
+  onclose?(): void;
+  /** Set by the server: a transport error. */
+  onerror?(error: Error): void;
+  /** The session this transport serves (Streamable HTTP). */
+  readonly sessionId?: string;
+}
+
+/**
+ * What {@linkcode createCodeModeServer} returns: a server for one connection, with `run_program`
+ * ready. Connect it with any MCP server transport; close it (or dispose of it) when done.
  *
  * @example Connect over stdio
  * ```ts ignore
  * import { CodeMode, createCodeModeServer, type CodeModeMcpServer } from "@codemode/cli";
  * import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
- * const server: CodeModeMcpServer = createCodeModeServer(new CodeMode());
+ * await using server: CodeModeMcpServer = createCodeModeServer(new CodeMode());
  * await server.connect(new StdioServerTransport());
+ * await server.closed;
  * ```
  */
-export type CodeModeMcpServer = McpServer;
+export interface CodeModeMcpServer extends AsyncDisposable {
+  /** Starts serving over `transport` (one connection per server). */
+  connect(transport: McpServerTransport): Promise<void>;
+  /** Ends the connection; runs under way are cancelled. Idempotent. */
+  close(): Promise<void>;
+  /** Whether a transport is connected now. */
+  readonly connected: boolean;
+  /** Resolves once the connection has ended, closed by either side. */
+  readonly closed: Promise<void>;
+}
 
 /**
  * Options for {@linkcode createCodeModeServer}.
@@ -58,7 +113,7 @@ export interface CodeModeServerOptions {
   name?: string;
   /**
    * The server version announced to clients.
-   * @default {"0.1.0"}
+   * @default {codemode's version}
    */
   version?: string;
   /**
@@ -81,101 +136,29 @@ export interface CodeModeServerOptions {
    * @default {undefined}
    */
   beforeRun?: () => void;
+  /**
+   * Caps programs running at once. Share one {@linkcode RunLimit} between the servers of every
+   * session; a call past its queue gets a `limit` error result saying to retry.
+   * @default {undefined (no cap)}
+   */
+  runLimit?: RunLimit;
 }
 
-// Each shape names every field of its type (`satisfies`), so a field added to the types fails
-// the type-check here; objects are loose so that clients validating older schemas still accept it.
-const DIAGNOSTIC = z.looseObject(
-  {
-    kind: z.enum(["syntax", "type", "import"]),
-    message: z.string(),
-    line: z.number(),
-    column: z.number(),
-  } satisfies Record<keyof Diagnostic, unknown>,
-);
-
-const RUN_ERROR = z.looseObject(
-  {
-    kind: z.enum(["syntax", "type", "import", "runtime", "tool", "timeout", "memory", "limit"]),
-    message: z.string(),
-    line: z.number().optional(),
-    column: z.number().optional(),
-    tool: z.string().optional(),
-  } satisfies Record<keyof RunError, unknown>,
-);
-
-const TOOL_CALL = z.looseObject(
-  {
-    tool: z.string(),
-    startMs: z.number(),
-    durationMs: z.number(),
-    inputBytes: z.number(),
-    outputBytes: z.number(),
-    ok: z.boolean(),
-  } satisfies Record<keyof ToolCallTrace, unknown>,
-);
-
-/** The zod shape of a {@linkcode RunResult}: the `run_program` tool's output schema. */
-const RUN_RESULT = z.looseObject(
-  {
-    ok: z.boolean().describe("True when the program ran to its end without an error or a limit."),
-    output: z.string().describe("Everything the program printed, also when it failed."),
-    error: RUN_ERROR.optional().describe("Why the run failed, when ok is false."),
-    calls: z.number().describe("Number of tool calls the program made."),
-    stats: z.looseObject(
-      {
-        durationMs: z.number(),
-        toolResultBytes: z.number(),
-        outputBytes: z.number(),
-      } satisfies Record<keyof RunStats, unknown>,
-    ),
-    diagnostics: z.array(DIAGNOSTIC).optional(),
-    trace: z.array(TOOL_CALL).optional(),
-  } satisfies Record<keyof RunResult, unknown>,
-);
-
-const PROGRAM_INPUT = {
-  program: z.string().describe(
-    "One complete TypeScript program (an ES module, top-level await allowed). Call the tools " +
-      "declared in this tool's description as async functions and print() only what the answer " +
-      "needs.",
-  ),
-};
-
-/**
- * The text a client shows for a run: what the program printed, then the error report on failure
- * and any type-check warnings.
- *
- * @param result The run's result.
- * @returns The text content of the `run_program` result.
- *
- * @example Format a failed run
- * ```ts
- * import { _runResultText } from "./server.ts";
- * _runResultText({
- *   ok: false,
- *   output: "partial\n",
- *   error: { kind: "runtime", message: "Error: boom" },
- *   calls: 0,
- *   stats: { durationMs: 1, toolResultBytes: 0, outputBytes: 8 },
- * }); // "partial\nruntime error: Error: boom"
- * ```
- */
-export function _runResultText(result: RunResult): string {
-  if (result.error === undefined && !result.diagnostics?.length) {
-    return result.output === "" ? "(the program printed nothing)" : result.output;
-  }
-  const parts: string[] = [];
-  if (result.output !== "") parts.push(result.output.replace(/\n$/, ""));
-  if (result.error) parts.push(formatRunError(result.error));
-  for (const d of result.diagnostics ?? []) {
-    parts.push(`warning ${d.line}:${d.column} ${d.kind} ${d.message}`);
-  }
-  return parts.join("\n");
+/** What a request handler gets from the SDK, as far as `run_program` uses it. */
+interface _RequestExtra {
+  signal: AbortSignal;
+  sessionId?: string;
+  _meta?: { progressToken?: string | number };
+  sendNotification(notification: {
+    method: "notifications/progress";
+    params: { progressToken: string | number; progress: number; message: string };
+  }): Promise<void>;
 }
 
-function _progressMessage(call: ToolCallTrace): string {
-  return `${call.tool} ${call.ok ? "done" : "failed"} in ${call.durationMs.toFixed(0)} ms`;
+/** The connection a request came on. */
+interface _Connection {
+  /** The MCP session id (Streamable HTTP), or one made up per stdio connection. */
+  id: string;
 }
 
 /**
@@ -188,14 +171,17 @@ function _progressMessage(call: ToolCallTrace): string {
  *   error report after the output. `structuredContent` is the whole {@linkcode RunResult}
  *   (declared as the tool's `outputSchema`).
  * - A request with a progress token gets one `notifications/progress` per tool call completed.
- * - A cancelled request (`notifications/cancelled`) ends its run.
+ * - A cancelled request (`notifications/cancelled`) ends its run, and its HTTP stream.
+ * - Malformed params get JSON-RPC error -32602; a second `initialize` is refused; an unknown
+ *   tool gets an error result.
  *
  * The server does not own `codeMode`: close it yourself after the server. One server serves one
- * connection; create one per session (e.g. per Streamable HTTP session) over the same CodeMode.
+ * connection; create one per session (e.g. per Streamable HTTP session) over the same CodeMode,
+ * with one shared `runLimit`.
  *
  * @param codeMode The CodeMode that runs programs.
- * @param options Name, version, tool-change subscription and logging.
- * @returns An SDK `McpServer`, not yet connected.
+ * @param options Name, version, tool-change subscription, logging and the run limit.
+ * @returns A server, not yet connected.
  *
  * @example Serve a CodeMode over stdio
  * ```ts ignore
@@ -211,19 +197,71 @@ export function createCodeModeServer(
   codeMode: CodeMode,
   options: CodeModeServerOptions = {},
 ): CodeModeMcpServer {
-  const log = options.log ?? (() => {});
-  const server = new McpServer(
-    { name: options.name ?? "codemode", version: options.version ?? "0.1.0" },
-    { capabilities: { tools: { listChanged: true } } },
-  );
-  let described = codeMode.describe().description;
-  const tool = server.registerTool(RUN_PROGRAM_TOOL, {
-    title: "Run a TypeScript program against the tools",
-    description: described,
-    inputSchema: PROGRAM_INPUT,
-    outputSchema: RUN_RESULT,
-    annotations: { title: "Run a TypeScript program", openWorldHint: true },
-  }, async ({ program }, extra): Promise<CallToolResult> => {
+  return new _CodeModeServer(codeMode, options);
+}
+
+class _CodeModeServer implements CodeModeMcpServer {
+  #codeMode: CodeMode;
+  #options: CodeModeServerOptions;
+  #log: (message: string) => void;
+  #server: Server;
+  #description: string;
+  #connection: _Connection = { id: crypto.randomUUID() };
+  #closed = Promise.withResolvers<void>();
+  #unsubscribe?: () => void;
+
+  constructor(codeMode: CodeMode, options: CodeModeServerOptions) {
+    this.#codeMode = codeMode;
+    this.#options = options;
+    this.#log = options.log ?? (() => {});
+    this.#server = new Server(
+      { name: options.name ?? "codemode", version: options.version ?? VERSION },
+      { capabilities: { tools: { listChanged: true } } },
+    );
+    this.#description = codeMode.describe().description;
+    this.#server.setRequestHandler(ListToolsRequestSchema, () => ({
+      tools: [_runProgramDefinition(this.#description)],
+    }));
+    this.#server.setRequestHandler(
+      CallToolRequestSchema,
+      (request, extra) =>
+        this.#call(request.params.name, request.params.arguments, extra as _RequestExtra),
+    );
+    this.#unsubscribe = options.watchTools?.(() => this.#toolsChanged());
+    this.#server.onclose = () => {
+      this.#unsubscribe?.();
+      this.#unsubscribe = undefined;
+      this.#closed.resolve();
+    };
+  }
+
+  get connected(): boolean {
+    return this.#server.transport !== undefined;
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed.promise;
+  }
+
+  async connect(transport: McpServerTransport): Promise<void> {
+    // McpServerTransport is the SDK's Transport shape written down here, so this is the same type.
+    await this.#server.connect(new _ProtocolGuard(transport as unknown as Transport));
+  }
+
+  close(): Promise<void> {
+    return this.#server.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * The options of one run of `run_program`, made in this one place. `connection` is the session
+   * the request came on: once `RunOptions` has a per-session `tenant` (sandbox processes shared
+   * only within a session), it is set here as `tenant: connection.id`.
+   */
+  _runOptions(connection: _Connection, extra: _RequestExtra): RunOptions {
     const token = extra._meta?.progressToken;
     let done = 0;
     const onToolCall = token === undefined ? undefined : (call: ToolCallTrace) => {
@@ -231,48 +269,80 @@ export function createCodeModeServer(
       extra.sendNotification({
         method: "notifications/progress",
         params: { progressToken: token, progress: done, message: _progressMessage(call) },
-      }).catch((err: unknown) => log(`progress notification failed: ${String(err)}`));
+      }).catch((err: unknown) => this.#log(`progress notification failed: ${String(err)}`));
     };
-    options.beforeRun?.();
-    const result = await codeMode.run(program, { signal: extra.signal, onToolCall });
-    log(
+    // Each session is its own tenant: its runs never share a sandbox process with another's.
+    return { signal: extra.signal, onToolCall, tenant: connection.id };
+  }
+
+  async #call(name: string, args: unknown, extra: _RequestExtra): Promise<_CallResult> {
+    if (name !== RUN_PROGRAM_TOOL) {
+      // As the SDK's McpServer answers it: a tool error the model reads, not a protocol error.
+      return {
+        content: [{
+          type: "text",
+          text: `Unknown tool "${name}": this server has one tool, ${RUN_PROGRAM_TOOL}`,
+        }],
+        isError: true,
+      } as _CallResult;
+    }
+    const program = (args as { program?: unknown } | undefined)?.program;
+    if (typeof program !== "string") {
+      return _callResult(_refusedRun(
+        "syntax",
+        `${RUN_PROGRAM_TOOL} needs { program: string }, got ${
+          program === undefined ? "no program" : `a program of type ${typeof program}`
+        }: send the TypeScript program as the "program" argument`,
+      ));
+    }
+    this.#options.beforeRun?.();
+    const connection = { id: extra.sessionId ?? this.#connection.id };
+    const limit = this.#options.runLimit;
+    let slot;
+    try {
+      slot = limit ? await limit.acquire(extra.signal) : undefined;
+    } catch {
+      return _callResult(
+        _refusedRun("timeout", "the request was cancelled while it waited to run"),
+      );
+    }
+    if (slot === null) {
+      this.#log(`run_program refused: busy (${limit!.running} running, ${limit!.queued} waiting)`);
+      return _callResult(_refusedRun(
+        "limit",
+        `codemode is busy: ${limit!.running} programs are running and ${limit!.queued} are ` +
+          `waiting, the most this server takes; retry in a few seconds`,
+      ));
+    }
+    let result: RunResult;
+    try {
+      result = await this.#codeMode.run(program, this._runOptions(connection, extra));
+    } finally {
+      slot?.release();
+    }
+    this.#log(
       `run_program: ${result.ok ? "ok" : `${result.error?.kind} error`}, ${result.calls} tool ` +
         `calls, ${result.stats.durationMs.toFixed(0)} ms${
           extra.signal.aborted ? " (cancelled)" : ""
         }`,
     );
-    const out: CallToolResult = {
-      content: [{ type: "text", text: _runResultText(result) }],
-      structuredContent: result as unknown as Record<string, unknown>,
-    };
-    if (!result.ok) out.isError = true;
-    return out;
-  });
-  const unsubscribe = options.watchTools?.(() => {
+    return _callResult(result);
+  }
+
+  #toolsChanged(): void {
     let next: string;
     try {
-      next = codeMode.describe().description;
+      next = this.#codeMode.describe().description;
     } catch (err) {
-      log(`cannot describe the new tool set: ${(err as Error).message}`);
+      this.#log(`cannot describe the new tool set: ${(err as Error).message}`);
       return;
     }
-    if (next === described) return;
-    described = next;
-    // Set the field rather than call tool.update(), whose notification's failure (a client gone)
-    // would be an unhandled rejection.
-    tool.description = next;
-    if (server.isConnected()) {
-      server.server.sendToolListChanged().catch((err: unknown) =>
-        log(`tools/list_changed notification failed: ${String(err)}`)
+    if (next === this.#description) return;
+    this.#description = next;
+    if (this.connected) {
+      this.#server.sendToolListChanged().catch((err: unknown) =>
+        this.#log(`tools/list_changed notification failed: ${String(err)}`)
       );
     }
-  });
-  if (unsubscribe) {
-    const previous = server.server.onclose;
-    server.server.onclose = () => {
-      unsubscribe();
-      previous?.();
-    };
   }
-  return server;
 }

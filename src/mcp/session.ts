@@ -14,15 +14,19 @@ import {
   StdioClientTransport,
 } from "@modelcontextprotocol/sdk/client/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { VERSION } from "../version.ts";
 import type { McpServerConfig } from "./config.ts";
 import { _descendants, _terminate } from "./process_tree.ts";
 import type { _StderrTail } from "./stderr_tail.ts";
 
 /** The client name and version codemode announces to servers. */
-const CLIENT_INFO = { name: "codemode", version: "0.1.0" };
+const CLIENT_INFO = { name: "codemode", version: VERSION };
 
 /**
  * A client with its transport; for stdio, the process tree seen once the server answered
@@ -171,4 +175,18 @@ export async function _closeSession(session: _Session, hard: boolean): Promise<v
 export function _sessionPid(session: _Session | undefined): number | undefined {
   const t = session?.transport;
   return t instanceof StdioClientTransport && t.pid !== null ? t.pid : undefined;
+}
+
+/** Whether `session` speaks Streamable HTTP. */
+export function _isHttp(session: _Session): boolean {
+  return session.transport instanceof StreamableHTTPClientTransport;
+}
+
+/**
+ * Whether an HTTP server refused the request because it does not know the session: 404 (the
+ * spec's answer), or the 400 "No valid session ID" many servers send. Nothing ran.
+ */
+export function _sessionGone(error: unknown): boolean {
+  if (!(error instanceof StreamableHTTPError)) return false;
+  return error.code === 404 || (error.code === 400 && /session/i.test(error.message));
 }
