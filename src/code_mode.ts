@@ -160,7 +160,7 @@ export class CodeMode implements AsyncDisposable {
   #denoPath: string | undefined;
   #describeThreshold: number;
   #pools = new Map<number, _SandboxPool>();
-  #compiler = new ProgramCompiler();
+  #compiler: ProgramCompiler;
   #closed = false;
   #running = new Set<Promise<RunResult>>();
 
@@ -181,6 +181,7 @@ export class CodeMode implements AsyncDisposable {
     }
     this.#poolSize = poolSize;
     this.#denoPath = options.denoPath;
+    this.#compiler = new ProgramCompiler({ denoPath: options.denoPath });
     this.#describeThreshold = options.describeThreshold ?? 40;
   }
 
@@ -240,6 +241,7 @@ export class CodeMode implements AsyncDisposable {
       toolNames: this.#registry.programNames,
       check: _checkMode(options.check ?? this.#check),
       maxProgramBytes: this.#limits.maxProgramBytes,
+      timeoutMs: this.#limits.timeoutMs,
     });
     return outcome.ok
       ? { ok: true, diagnostics: outcome.diagnostics }
@@ -283,12 +285,15 @@ export class CodeMode implements AsyncDisposable {
     const taking = pool.take(options.signal);
     taking.catch(() => {});
     // Every stage but the type check runs now; the check runs while the sandbox starts the
-    // program, and the session lets no tool run and no output out until it has passed.
+    // program, and the session lets no tool run and no output out until it has passed. The
+    // run's timeout covers compiling and the check (in a compiler process, killed if it overruns).
     const outcome = await this.#compiler.stage(source, {
       declarations: this.declarations(),
       toolNames: registry.programNames,
       check,
       maxProgramBytes: limits.maxProgramBytes,
+      signal: options.signal,
+      timeoutMs: limits.timeoutMs,
     });
     if (!outcome.ok) {
       taking.then((p) => p.kill(), () => {});
@@ -330,14 +335,12 @@ export class CodeMode implements AsyncDisposable {
       },
     });
     if (gate && "check" in outcome) {
-      // Let the program's frame reach the sandbox before the (synchronous) check takes the thread.
-      await new Promise<void>((r) => queueMicrotask(r));
-      await null;
-      const checked = outcome.check();
-      gate.resolve(
-        checked.ok
-          ? { ok: true, diagnostics: checked.diagnostics }
-          : { ok: false, error: checked.error, diagnostics: checked.diagnostics },
+      outcome.check().then((checked) =>
+        gate.resolve(
+          checked.ok
+            ? { ok: true, diagnostics: checked.diagnostics }
+            : { ok: false, error: checked.error, diagnostics: checked.diagnostics },
+        )
       );
     }
     return await session;
@@ -383,9 +386,11 @@ export class CodeMode implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+    await Promise.all([
+      ...[...this.#pools.values()].map((p) => p.close()),
+      this.#compiler.close(),
+    ]);
     await Promise.allSettled([...this.#running]);
-    this.#compiler[Symbol.dispose]();
   }
 
   /** Same as {@linkcode CodeMode.close}. */

@@ -10,6 +10,7 @@ import type { _ChildMessage } from "../sandbox/protocol.ts";
 import type { _SandboxListener, _SandboxProcess } from "../sandbox/sandbox_process.ts";
 import { _WORKER_DIED_CODE } from "../sandbox/child_runtime.ts";
 import { _stubsFor } from "../sandbox/stubs.ts";
+import { _stageTimeout } from "../program/compile_outcome.ts";
 import { _closeNames } from "../program/similar_names.ts";
 import type { _ToolRegistry } from "../tools/registry.ts";
 import type { Diagnostic, RunError, RunResult, ToolCallTrace } from "../types.ts";
@@ -95,15 +96,22 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
       sandbox.retire();
       settle();
     } else sandbox.kill();
+    // What the gate held no longer matters, but an exit it held must still end the run.
+    for (const replay of held.splice(0)) replay();
   };
 
+  // The run's time counts from its start: compiling came first.
   const deadline = setTimeout(() => {
-    finish({
-      kind: "timeout",
-      message:
-        `the program did not finish within ${limits.timeoutMs} ms and was stopped; do less per run or call tools in parallel`,
-    });
-  }, limits.timeoutMs);
+    finish(
+      gateOpen
+        ? {
+          kind: "timeout",
+          message:
+            `the program did not finish within ${limits.timeoutMs} ms and was stopped; do less per run or call tools in parallel`,
+        }
+        : _stageTimeout("check", limits.timeoutMs),
+    );
+  }, Math.max(0, limits.timeoutMs - (performance.now() - o.startedAt)));
   const onAbort = () =>
     finish({
       kind: "timeout",
