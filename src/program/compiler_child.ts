@@ -29,8 +29,11 @@ async function _serve(): Promise<void> {
   const lines = new _LineReader();
   const queue: _HostRequest[] = [];
   _send({ t: "ready", libDir: _LIB_DIR });
-  for await (const chunk of Deno.stdin.readable) {
-    lines.push(chunk, (line) => {
+  const buffer = new Uint8Array(256 * 1024);
+  while (true) {
+    const n = await Deno.stdin.read(buffer);
+    if (n === null) break;
+    lines.push(buffer.subarray(0, n), (line) => {
       if (line !== "") queue.push(JSON.parse(line) as _HostRequest);
     });
     while (queue.length > 0) await frontEnd.handle(queue.shift()!, _send);

@@ -230,7 +230,7 @@ export class _CompilerPool {
       this.#ensureOne();
     } else if (
       !slot.retiring &&
-      (reply.heap > this.#options.memoryMb * 0.6 * 1024 * 1024 ||
+      ((reply.heap ?? 0) > this.#options.memoryMb * 0.6 * 1024 * 1024 ||
         slot.compiles >= this.#options.maxCompiles)
     ) {
       slot.retiring = true;

@@ -73,8 +73,8 @@ export interface _EndReply {
   message?: string;
   /** Findings in the text as sent (1-based lines and columns). */
   diagnostics: Diagnostic[];
-  /** The child's V8 heap in use after the request, in bytes. */
-  heap: number;
+  /** The child's V8 heap in use after the request, in bytes (sampled: not on every reply). */
+  heap?: number;
   /** The child's state may be damaged (the compiler threw): replace the process. */
   recycle?: boolean;
 }
