@@ -233,9 +233,13 @@ export class CodeMode implements AsyncDisposable {
    *
    * @param source The program text.
    * @param options `check` mode (`"off"` checks syntax and imports only).
-   * @returns The findings.
+   * @returns The findings (a compile that overruns the CodeMode's `timeoutMs` is a `timeout`).
+   * @throws {TypeError} When the CodeMode is closed.
    */
   async check(source: string, options: { check?: CheckMode } = {}): Promise<CheckResult> {
+    if (this.#closed) {
+      throw new TypeError("This CodeMode is closed: create a new one to check programs");
+    }
     const outcome = await this.#compiler.compile(source, {
       declarations: this.declarations(),
       toolNames: this.#registry.programNames,

@@ -124,8 +124,12 @@ export function _compilerCommand(
   ];
   const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   for (const name of DENO_ENV) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
+    try {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    } catch {
+      // A host without environment access: deno falls back to its defaults.
+    }
   }
   return { cmd: options.denoPath, args, env };
 }
