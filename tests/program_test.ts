@@ -38,7 +38,10 @@ const TOOL_NAMES = [
 ];
 const OPTIONS: CompileOptions = { declarations: DECLARATIONS, toolNames: TOOL_NAMES };
 
+// One compiler for the file, its process started before the first test (it lives as long as the
+// test process; requests and replies each start and end within a test).
 const compiler = new ProgramCompiler();
+await compiler.warm(OPTIONS);
 
 function compile(source: string, options: CompileOptions = {}): Promise<CompileOutcome> {
   return compiler.compile(source, { ...OPTIONS, ...options });

@@ -180,7 +180,8 @@ export class _CompilerProcess {
     this.#child = child;
     const writer = child.stdin.getWriter();
     this.#writer = writer;
-    this.#reader = child.stdout.getReader();
+    const reader = child.stdout.getReader();
+    this.#reader = reader;
     const { promise: ready, resolve, reject } = Promise.withResolvers<_ReadyReply>();
     ready.catch(() => {});
     this.ready = ready;
@@ -197,6 +198,8 @@ export class _CompilerProcess {
         ),
       );
       await writer.close().catch(() => {});
+      // stdout is read only while a reply is awaited: let go of what is left of it.
+      await reader.cancel().catch(() => {});
       return { status, stderr, killed: this.#killed };
     })();
     this.#read();
