@@ -199,6 +199,24 @@ Deno.test("a compile that overruns is killed with its process, and a warm replac
   assert.equal(compiler.pids.includes(first), false);
 });
 
+Deno.test("a process that served maxCompiles is replaced once its successor is warm", async () => {
+  await using compiler = new ProgramCompiler({ maxCompiles: 2 });
+  const options = { declarations: DECLARATIONS };
+  await compiler.warm(options);
+  const [first] = compiler.pids;
+  // The warm-up and this compile make two: the process retires, and a successor starts.
+  assert.ok((await compiler.compile("print(1);", options)).ok);
+  // Compiles go on meanwhile (to the retiring process until the successor is warm). Polled like
+  // the sandbox watch does, generously: a cold successor takes seconds on a busy machine.
+  for (let i = 0; i < 400 && compiler.pids.includes(first); i++) {
+    assert.ok((await compiler.compile(`print(${i});`, options)).ok);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(compiler.pids.includes(first), false, "the first process was not replaced");
+  assert.equal(processAlive(first), false);
+  assert.ok((await compiler.compile("print(2);", options)).ok);
+});
+
 Deno.test("stage() resolves before the type check ends, and its signal names the stage it stopped", async () => {
   await using compiler = new ProgramCompiler();
   const controller = new AbortController();

@@ -76,7 +76,6 @@ export class _CompilerPool {
   #slots = new Set<_Slot>();
   #queue: _Job[] = [];
   #closed = false;
-  #used = false;
   #warmWith: { declarations: string; toolNames: readonly string[] } | undefined;
   #extraReads: string[] = [];
 
@@ -90,7 +89,6 @@ export class _CompilerPool {
       job.onFailure({ reason: "closed", detail: "the compiler is closed" });
       return;
     }
-    this.#used = true;
     if (!job.warm) this.#warmWith = { declarations: job.declarations, toolNames: job.toolNames };
     job.stage = "queue";
     this.#queue.push(job);
@@ -111,8 +109,8 @@ export class _CompilerPool {
       if (slot.job !== job) continue;
       slot.job = undefined;
       this.#drop(slot);
+      this.#replace();
     }
-    this.#ensureOne();
     this.#pump();
   }
 
@@ -227,7 +225,7 @@ export class _CompilerPool {
     if (reply.recycle) {
       // The compiler threw: its state may be damaged, so it serves nothing more.
       this.#drop(slot);
-      this.#ensureOne();
+      this.#replace();
     } else if (
       !slot.retiring &&
       ((reply.heap ?? 0) > this.#options.memoryMb * 0.6 * 1024 * 1024 ||
@@ -253,9 +251,13 @@ export class _CompilerPool {
     slot.process.kill();
   }
 
-  /** After losing a process that worked: keep one alive, so the next compile finds it warm. */
-  #ensureOne(): void {
-    if (!this.#closed && this.#used && this.#active().length === 0) this.#spawn();
+  /**
+   * After losing a process that worked (killed at a deadline, crashed, or damaged): start its
+   * successor now, so the pool keeps the size its load asked for and the next compile finds a
+   * warm process.
+   */
+  #replace(): void {
+    if (!this.#closed && this.#active().length < this.#options.maxProcesses) this.#spawn();
   }
 
   #spawn(): boolean {
@@ -330,7 +332,8 @@ export class _CompilerPool {
       this.#startFailed(_exitDetail(exit));
       return;
     }
-    this.#ensureOne();
+    // A process that died by itself (out of memory) is replaced; one the pool killed already was.
+    if (!exit.killed) this.#replace();
     this.#pump();
   }
 
