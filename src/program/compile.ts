@@ -86,6 +86,9 @@ export interface CompileOptions {
   timeoutMs?: number;
 }
 
+/** Heap limit of a compiler process unless `ProgramCompilerOptions.memoryMb` says otherwise. */
+export const _DEFAULT_COMPILER_MEMORY_MB = 1024;
+
 /**
  * How the compiler processes run.
  *
@@ -163,7 +166,7 @@ export class ProgramCompiler implements AsyncDisposable, Disposable {
   constructor(options: ProgramCompilerOptions = {}) {
     const {
       denoPath = Deno.execPath(),
-      memoryMb = 1024,
+      memoryMb = _DEFAULT_COMPILER_MEMORY_MB,
       maxProcesses = 3,
       maxCompiles = 1000,
     } = options;

@@ -70,6 +70,36 @@ interface _Slot {
   toolNamesKey: string | undefined;
 }
 
+/** A process started before any pool, for the first pool with the same options to adopt. */
+let _prestarted: { process: _CompilerProcess; denoPath: string; memoryMb: number } | undefined;
+
+/**
+ * Starts a compiler process now, before any pool exists (a command line can do this first thing,
+ * so TypeScript loads in the child while the host still loads its own modules). The first pool
+ * created with the same `denoPath` and `memoryMb` takes it as its first process; one never taken
+ * ends with the host (it holds the host's event loop only while it starts).
+ */
+export function _prestartCompiler(options: Pick<_PoolOptions, "denoPath" | "memoryMb">): void {
+  if (_prestarted && !_prestarted.process.gone) return;
+  try {
+    _prestarted = { process: new _CompilerProcess(options), ...options };
+  } catch {
+    // The pool will try again, and report what goes wrong.
+  }
+}
+
+function _adoptPrestarted(options: _PoolOptions): _CompilerProcess | undefined {
+  const found = _prestarted;
+  if (
+    !found || found.process.gone || found.denoPath !== options.denoPath ||
+    found.memoryMb !== options.memoryMb
+  ) {
+    return undefined;
+  }
+  _prestarted = undefined;
+  return found.process;
+}
+
 /** A pool of compiler processes. */
 export class _CompilerPool {
   #options: _PoolOptions;
@@ -261,9 +291,9 @@ export class _CompilerPool {
   }
 
   #spawn(): boolean {
-    let process: _CompilerProcess;
+    let process = _adoptPrestarted(this.#options);
     try {
-      process = new _CompilerProcess({ ...this.#options, extraReads: this.#extraReads });
+      process ??= new _CompilerProcess({ ...this.#options, extraReads: this.#extraReads });
     } catch (error) {
       this.#startFailed(error instanceof Error ? error.message : String(error));
       return false;
