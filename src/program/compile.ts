@@ -86,6 +86,9 @@ export interface CompileOptions {
   timeoutMs?: number;
 }
 
+/** The longest delay a timer holds. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Heap limit of a compiler process unless `ProgramCompilerOptions.memoryMb` says otherwise. */
 export const _DEFAULT_COMPILER_MEMORY_MB = 1024;
 
@@ -308,7 +311,10 @@ export class ProgramCompiler implements AsyncDisposable, Disposable {
       return staged.promise;
     }
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeoutMs !== undefined) timer = setTimeout(() => stop(undefined), timeoutMs);
+    // A deadline past what a timer can hold (~24 days) is no deadline.
+    if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS) {
+      timer = setTimeout(() => stop(undefined), timeoutMs);
+    }
     this.#pool.submit(job);
     return staged.promise;
   }

@@ -174,35 +174,53 @@ export function _failure(kind: RunError["kind"], diagnostics: Diagnostic[]): Com
 
 /** The outcome of a compile's end: the child's diagnostics, cleaned, as a failure or a pass. */
 export function _outcome(reply: _EndReply, program: CompiledProgram | undefined): CompileOutcome {
-  const diagnostics = reply.diagnostics.slice(0, MAX_DIAGNOSTICS + MORE_IN_MESSAGE).map((d) => ({
-    kind: d.kind,
-    message: _cleanText(String(d.message), MAX_MESSAGE_CHARS),
-    line: d.line,
-    column: d.column,
+  // The child is codemode's own code, but what it sends is read as data: shapes are checked.
+  const found = Array.isArray(reply.diagnostics) ? reply.diagnostics : [];
+  const diagnostics: Diagnostic[] = found.slice(0, MAX_DIAGNOSTICS + MORE_IN_MESSAGE).map((d) => ({
+    kind: d?.kind === "type" || d?.kind === "import" ? d.kind : "syntax",
+    message: _cleanText(String(d?.message), MAX_MESSAGE_CHARS),
+    line: _position(d?.line),
+    column: _position(d?.column),
   }));
   if (reply.kind === undefined && program) {
     return { ok: true, program, diagnostics: diagnostics.slice(0, MAX_DIAGNOSTICS) };
   }
+  const kind = reply.kind === "syntax" || reply.kind === "type" || reply.kind === "import" ||
+      reply.kind === "limit"
+    ? reply.kind
+    : "runtime";
   if (reply.kind === undefined || diagnostics.length === 0) {
-    const message = reply.message ?? "the compiler gave no verdict on this program; send it again";
+    const message = typeof reply.message === "string"
+      ? reply.message
+      : "the compiler gave no verdict on this program; send it again";
     return {
       ok: false,
-      error: { kind: reply.kind ?? "runtime", message: _cleanText(message, MAX_MESSAGE_CHARS) },
+      error: { kind, message: _cleanText(message, MAX_MESSAGE_CHARS) },
       diagnostics,
     };
   }
-  return _failure(reply.kind, diagnostics);
+  return _failure(kind, diagnostics);
+}
+
+/** A 1-based line or column from the child (1 when it is not a positive integer). */
+function _position(value: unknown): number {
+  return Number.isSafeInteger(value) && (value as number) > 0 ? value as number : 1;
 }
 
 /** The program the sandbox runs, from the child's reply; the source map is decoded on demand. */
 export function _program(reply: _ProgramReply): CompiledProgram {
   let map: _SourceMap | undefined;
-  const { lineOffset } = reply;
+  const lineOffset = Number.isSafeInteger(reply.lineOffset) ? reply.lineOffset : 0;
+  const mappings = typeof reply.mappings === "string" ? reply.mappings : "";
   return {
-    js: reply.js,
-    imports: reply.imports,
+    js: String(reply.js),
+    imports: Array.isArray(reply.imports) ? reply.imports : [],
     mapPosition(line: number, column: number) {
-      map ??= _SourceMap.decode(reply.mappings);
+      try {
+        map ??= _SourceMap.decode(mappings);
+      } catch {
+        return undefined; // not a source map TypeScript wrote: no position rather than a throw
+      }
       const found = map.toSource(line - 1, column - 1);
       return found && { line: found.line + 1 + lineOffset, column: found.column + 1 };
     },

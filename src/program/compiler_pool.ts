@@ -12,6 +12,9 @@
 import type { _CompileStage, _EndReply, _HostRequest, _ProgramReply } from "./compiler_protocol.ts";
 import { type _CompilerExit, _CompilerProcess, _grantedReads } from "./compiler_process.ts";
 
+/** The stages a child reports itself in. */
+const CHILD_STAGES: readonly _CompileStage[] = ["transpile", "imports", "check"];
+
 /** How the pool runs its processes. */
 export interface _PoolOptions {
   /** Path of the `deno` executable. */
@@ -237,7 +240,7 @@ export class _CompilerPool {
     slot.process.send(request, (reply) => {
       if (slot.job !== job) return;
       if (reply.t === "at") {
-        job.stage = reply.stage;
+        if (CHILD_STAGES.includes(reply.stage)) job.stage = reply.stage;
       } else if (reply.t === "program") {
         job.stage = "check";
         job.onReply(reply);
