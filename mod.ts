@@ -36,6 +36,8 @@
 // First, before anything loads TypeScript: the CLI's "run with -A" message.
 import "./src/cli/permission_guard.ts";
 import { _loadSchemaCompiler } from "./src/tools/schema_compiler.ts";
+// Then, for a command that compiles: a compiler process starts loading TypeScript meanwhile.
+import "./src/cli/compiler_prestart.ts";
 
 export {
   type CheckMode,

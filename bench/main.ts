@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { CodeMode } from "../mod.ts";
 import { ProgramCompiler } from "../src/program/compile.ts";
-import { coldChecks, compileTimes, fiftyLineProgram } from "./check_bench.ts";
+import { coldChecks, compilerColdStarts, compileTimes, fiftyLineProgram } from "./check_bench.ts";
 import { descriptionSizes } from "./describe_bench.ts";
 import { contextFigures } from "./_context.ts";
 import { machine, processRss } from "./_machine.ts";
@@ -326,6 +326,7 @@ async function main(): Promise<void> {
   // 6. Type-check and description.
   progress("type-check cold and warm, description sizes");
   const colds = await coldChecks(3);
+  const starts = await compilerColdStarts(3);
   const compiler = new ProgramCompiler();
   const checkRows: [string, number[]][] = [
     [
@@ -345,7 +346,7 @@ async function main(): Promise<void> {
       await compileTimes(compiler, (i) => `print(${i});`, "off", 300),
     ],
   ];
-  compiler[Symbol.dispose]();
+  await compiler.close();
   show({
     title: "6a. Type-check (ProgramCompiler, 100 tool declarations)",
     columns: ["what", "p50", "p90", "runs"],
@@ -362,12 +363,25 @@ async function main(): Promise<void> {
         ms(percentile(colds.map((c) => c.sinceStart), 0.9)),
         String(colds.length),
       ],
+      ...([
+        ["cold: compiler process spawn → ready (TypeScript loaded)", "ready"],
+        ["cold: compiler process spawn → first transpile answered", "firstTranspile"],
+        ["cold: compiler process spawn → first check answered", "firstCheck"],
+      ] as const).map(([label, key]) => [
+        label,
+        ms(percentile(starts.map((c) => c[key]), 0.5)),
+        ms(percentile(starts.map((c) => c[key]), 0.9)),
+        String(starts.length),
+      ]),
       ...checkRows.map(([label, samples]) => {
         const s = spread(samples);
         return [label, ms(s.p50), ms(s.p90), String(s.n)];
       }),
     ],
-    notes: ["From bench/check_bench.ts (`compileTimes`, `coldChecks`)."],
+    notes: [
+      "From bench/check_bench.ts (`compileTimes`, `coldChecks`, `compilerColdStarts`). The front " +
+      "end runs in compiler processes: every warm figure includes the round trip to one.",
+    ],
   });
   const sizes = descriptionSizes([10, 100, 1_000]);
   const full = descriptionSizes([10, 100, 1_000], { threshold: 1_000_000 });

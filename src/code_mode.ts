@@ -197,7 +197,7 @@ export class CodeMode implements AsyncDisposable {
   #denoPath: string | undefined;
   #describeThreshold: number;
   #pools = new Map<string, _SandboxPool>();
-  #compiler = new ProgramCompiler();
+  #compiler: ProgramCompiler;
   #closed = false;
   #running = new Set<Promise<RunResult>>();
 
@@ -227,6 +227,7 @@ export class CodeMode implements AsyncDisposable {
     }
     this.#runsPerProcess = runsPerProcess;
     this.#denoPath = options.denoPath;
+    this.#compiler = new ProgramCompiler({ denoPath: options.denoPath });
     this.#describeThreshold = options.describeThreshold ?? 40;
   }
 
@@ -297,14 +298,19 @@ export class CodeMode implements AsyncDisposable {
    *
    * @param source The program text.
    * @param options `check` mode (`"off"` checks syntax and imports only).
-   * @returns The findings.
+   * @returns The findings (a compile that overruns the CodeMode's `timeoutMs` is a `timeout`).
+   * @throws {TypeError} When the CodeMode is closed.
    */
   async check(source: string, options: { check?: CheckMode } = {}): Promise<CheckResult> {
+    if (this.#closed) {
+      throw new TypeError("This CodeMode is closed: create a new one to check programs");
+    }
     const outcome = await this.#compiler.compile(source, {
       declarations: this.declarations(),
       toolNames: this.#registry.programNames,
       check: _checkMode(options.check ?? this.#check),
       maxProgramBytes: this.#limits.maxProgramBytes,
+      timeoutMs: this.#limits.timeoutMs,
     });
     return outcome.ok
       ? { ok: true, diagnostics: outcome.diagnostics }
@@ -352,12 +358,15 @@ export class CodeMode implements AsyncDisposable {
     const taking = pool.take(limits.memoryMb, options.signal);
     taking.catch(() => {});
     // Every stage but the type check runs now; the check runs while the sandbox starts the
-    // program, and the session lets no tool run and no output out until it has passed.
+    // program, and the session lets no tool run and no output out until it has passed. The
+    // run's timeout covers compiling and the check (in a compiler process, killed if it overruns).
     const outcome = await this.#compiler.stage(source, {
       declarations: this.declarations(),
       toolNames: registry.programNames,
       check,
       maxProgramBytes: limits.maxProgramBytes,
+      signal: options.signal,
+      timeoutMs: limits.timeoutMs,
     });
     const spentMs = performance.now() - startedAt;
     if (!outcome.ok) {
@@ -407,14 +416,12 @@ export class CodeMode implements AsyncDisposable {
       },
     });
     if (gate && "check" in outcome) {
-      // Let the program's frame reach the sandbox before the (synchronous) check takes the thread.
-      await new Promise<void>((r) => queueMicrotask(r));
-      await null;
-      const checked = outcome.check();
-      gate.resolve(
-        checked.ok
-          ? { ok: true, diagnostics: checked.diagnostics }
-          : { ok: false, error: checked.error, diagnostics: checked.diagnostics },
+      outcome.check().then((checked) =>
+        gate.resolve(
+          checked.ok
+            ? { ok: true, diagnostics: checked.diagnostics }
+            : { ok: false, error: checked.error, diagnostics: checked.diagnostics },
+        )
       );
     }
     try {
@@ -471,10 +478,12 @@ export class CodeMode implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+    await Promise.all([
+      ...[...this.#pools.values()].map((p) => p.close()),
+      this.#compiler.close(),
+    ]);
     await Promise.allSettled([...this.#running]);
     await this.#shapes?.close();
-    this.#compiler[Symbol.dispose]();
   }
 
   /** Same as {@linkcode CodeMode.close}. */

@@ -38,7 +38,10 @@ const TOOL_NAMES = [
 ];
 const OPTIONS: CompileOptions = { declarations: DECLARATIONS, toolNames: TOOL_NAMES };
 
+// One compiler for the file, its process started before the first test (it lives as long as the
+// test process; requests and replies each start and end within a test).
 const compiler = new ProgramCompiler();
+await compiler.warm(OPTIONS);
 
 function compile(source: string, options: CompileOptions = {}): Promise<CompileOutcome> {
   return compiler.compile(source, { ...OPTIONS, ...options });
@@ -508,26 +511,22 @@ Deno.test("compile() keeps unresolved but unused imports out of the type check",
 });
 
 Deno.test("compile() swaps in new declarations and tool names", async () => {
-  const local = new ProgramCompiler();
-  try {
-    const options = {
-      declarations: "declare function add(input: { a: number; b: number }): Promise<number>;",
-      toolNames: ["add"],
-    };
-    assert.ok((await local.compile(`const s: number = await add({ a: 1, b: 2 });`, options)).ok);
-    const before = await local.compile(
-      `import { add } from "codemode:tools";\nawait add({ a: 1, b: 2 });`,
-      OPTIONS,
-    );
-    assert.equal(before.ok ? "" : before.error.kind, "import");
-    const renamed = await local.compile(`await add({ a: 1, b: 2 });`, {
-      declarations: "declare function sum(input: { a: number; b: number }): Promise<number>;",
-      toolNames: ["sum"],
-    });
-    assert.equal(renamed.ok ? "" : renamed.error.message, "Cannot find name 'add'.");
-  } finally {
-    local[Symbol.dispose]();
-  }
+  await using local = new ProgramCompiler();
+  const options = {
+    declarations: "declare function add(input: { a: number; b: number }): Promise<number>;",
+    toolNames: ["add"],
+  };
+  assert.ok((await local.compile(`const s: number = await add({ a: 1, b: 2 });`, options)).ok);
+  const before = await local.compile(
+    `import { add } from "codemode:tools";\nawait add({ a: 1, b: 2 });`,
+    OPTIONS,
+  );
+  assert.equal(before.ok ? "" : before.error.kind, "import");
+  const renamed = await local.compile(`await add({ a: 1, b: 2 });`, {
+    declarations: "declare function sum(input: { a: number; b: number }): Promise<number>;",
+    toolNames: ["sum"],
+  });
+  assert.equal(renamed.ok ? "" : renamed.error.message, "Cannot find name 'add'.");
 });
 
 // ---- 5. positions in the text as sent -----------------------------------------------------
@@ -634,11 +633,21 @@ Deno.test("compile() unwraps a Markdown-fenced program", async () => {
     "Here you go:\n```ts\nprint(1);\n```\nThis prints 1.",
     "```ts\nprint(1);\n", // the closing fence cut off
     "\n\n```TS\r\nprint(1);\r\n```\r\n",
+    "````ts\n/*\n```\n*/\nprint(1);\n````", // a shorter marker does not close the block
+    "~~~ ts title\nprint(1);\n~~~", // the info string's first word counts
   ];
   for (const source of cases) {
     const program = await compiled(source);
     assert.deepEqual((await run(program)).output, ["1"], source);
   }
+});
+
+Deno.test("compile() reads a long line that starts like a fence in one pass, as no fence", async () => {
+  // A backtick after the marker: no fence, so the whole text is the program (a tagged template).
+  const line = "```" + "a".repeat(200_000) + "`";
+  const outcome = await compile(`${line}\nprint(1);`);
+  assert.equal(outcome.ok ? "compiled" : outcome.error.kind, "type");
+  assert.equal(outcome.ok ? 0 : outcome.error.line, 1);
 });
 
 Deno.test("compile() leaves a valid program with fence lines in a comment alone", async () => {
@@ -758,8 +767,8 @@ Deno.test("_closeNames() suggests close names best first", () => {
 });
 
 Deno.test("warm() prepares the compiler", async () => {
-  const local = new ProgramCompiler();
+  await using local = new ProgramCompiler();
   await local.warm(OPTIONS);
+  assert.equal(local.pids.length, 1, "one compiler process, started by warm()");
   assert.ok((await local.compile(`print(1);`, OPTIONS)).ok);
-  local[Symbol.dispose]();
 });

@@ -6,16 +6,31 @@
  * import, type, and through {@linkcode CompiledProgram.mapPosition} runtime) is a line and
  * column of the text as sent.
  *
+ * The work runs in compiler processes (`compiler_pool.ts`, `front_end.ts`), under the caller's
+ * deadline: a compile that overruns it is killed with its process and reported as a `timeout`
+ * naming the stage. The host only checks the size, cleans the messages and maps positions; it
+ * never loads TypeScript.
+ *
  * @module
  */
 
-import type { Diagnostic, RunError } from "../types.ts";
-import { _checkImports, _loadGraph } from "./import_policy.ts";
-import { _prepareSource, _utf8Length } from "./source_text.ts";
-import { STUB_SPECIFIER } from "./stub_modules.ts";
-import { _flattenMessage, _TypeCheckService } from "./type_check.ts";
-import { _importOffsets, _transpile, type _Transpiled } from "./transpile.ts";
+import { _CompilerPool, type _Job } from "./compiler_pool.ts";
+import {
+  _lost,
+  _outcome,
+  _program,
+  _stopped,
+  type CompiledProgram,
+  type CompileOutcome,
+} from "./compile_outcome.ts";
+import { _utf8Length } from "./source_text.ts";
 
+export {
+  type CompiledProgram,
+  type CompileOutcome,
+  type CompileStage,
+  formatDiagnostic,
+} from "./compile_outcome.ts";
 export { decodeProgram } from "./source_text.ts";
 export { type StubModule, stubModules } from "./stub_modules.ts";
 
@@ -55,168 +70,165 @@ export interface CompileOptions {
    * @default {1000000}
    */
   maxProgramBytes?: number;
+  /**
+   * Ends the compile (and the type check) when aborted: its compiler process is killed and the
+   * outcome is a `timeout` naming the stage. A `TimeoutError` reason (`AbortSignal.timeout`)
+   * reads as a deadline, any other as a cancellation.
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * A deadline of its own, in ms from the call, for the compile and the type check together;
+   * also the figure a timeout's message names (give the run's `timeoutMs` with a `signal` built
+   * from it).
+   * @default {undefined}
+   */
+  timeoutMs?: number;
+}
+
+/** The longest delay a timer holds. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Heap limit of a compiler process unless `ProgramCompilerOptions.memoryMb` says otherwise. */
+export const _DEFAULT_COMPILER_MEMORY_MB = 1024;
+
+/**
+ * How the compiler processes run.
+ *
+ * @example A compiler with a smaller heap per process
+ * ```ts
+ * import { ProgramCompiler, type ProgramCompilerOptions } from "./compile.ts";
+ * const options: ProgramCompilerOptions = { memoryMb: 384, maxProcesses: 2 };
+ * await using compiler = new ProgramCompiler(options);
+ * ```
+ */
+export interface ProgramCompilerOptions {
+  /**
+   * The `deno` executable that runs the compiler processes.
+   * @default {Deno.execPath()}
+   */
+  denoPath?: string;
+  /**
+   * Heap limit of each compiler process in megabytes; a compile that needs more is refused as
+   * `limit` (the program is too complex), and a process whose heap passed 60% of it is replaced.
+   * @default {1024}
+   */
+  memoryMb?: number;
+  /**
+   * Compiler processes alive at most: while every one is busy, more compiles wait.
+   * @default {3}
+   */
+  maxProcesses?: number;
+  /**
+   * Compiles a process serves before it is replaced (off the path of any compile).
+   * @default {1000}
+   */
+  maxCompiles?: number;
 }
 
 /**
- * A program ready for the sandbox.
- *
- * @example Splice stub module URLs into the imports
- * ```ts
- * import type { CompiledProgram } from "./compile.ts";
- * function link(program: CompiledProgram, url: (stub: string | null) => string): string {
- *   let js = program.js;
- *   for (const { start, end, stub } of [...program.imports].reverse()) {
- *     js = js.slice(0, start) + JSON.stringify(url(stub)) + js.slice(end);
- *   }
- *   return js;
- * }
- * ```
- */
-export interface CompiledProgram {
-  /**
-   * ES module JavaScript (top-level await allowed). Its only static imports are
-   * `codemode:tools` and `codemode:tools/<name>`; every dynamic `import(x)` has become
-   * `__codemode_import__(x)`, which the sandbox defines.
-   */
-  js: string;
-  /**
-   * Every static import or export-from specifier in `js`: offsets of the string literal
-   * including its quotes, and the stub it names (`null` for `codemode:tools`, else the name
-   * after `codemode:tools/`). In ascending order.
-   */
-  imports: { start: number; end: number; stub: string | null }[];
-  /**
-   * Maps a 1-based line and column of `js` to the 1-based line and column in the text as sent
-   * (lines of the fenced text when it was fenced); undefined where `js` has no source (helpers
-   * the compiler added).
-   */
-  mapPosition(line: number, column: number): { line: number; column: number } | undefined;
-}
-
-/**
- * The result of {@linkcode ProgramCompiler.compile}: a program, or why there is none.
- *
- * @example Report an outcome
- * ```ts
- * import type { CompileOutcome } from "./compile.ts";
- * const report = (o: CompileOutcome): string =>
- *   o.ok ? `ok, ${o.diagnostics.length} warnings` : `${o.error.kind} at ${o.error.line}: ${o.error.message}`;
- * ```
- */
-export type CompileOutcome =
-  | { ok: true; program: CompiledProgram; diagnostics: Diagnostic[] }
-  | { ok: false; error: RunError; diagnostics: Diagnostic[] };
-
-/**
- * A program that passed every stage but the type check, which `check()` runs (synchronously)
- * when the caller is ready: a run starts the sandbox first and checks while it starts.
+ * A program that passed every stage but the type check, which is running already (in its
+ * compiler process): a run starts the sandbox meanwhile and holds its messages until `check()`
+ * gives the verdict.
  */
 export interface StagedProgram {
   ok: true;
   program: CompiledProgram;
-  /** Runs the type check and gives the final outcome, as `compile` would have. */
-  check(): CompileOutcome;
+  /** The type check's final outcome, as `compile` would have given it (the same promise each call). */
+  check(): Promise<CompileOutcome>;
 }
-
-/** Findings listed in an error message besides the first. */
-const MORE_IN_MESSAGE = 9;
-/** Findings returned at most. */
-const MAX_DIAGNOSTICS = 50;
 
 /**
- * Formats a diagnostic as one line: `line:column kind message`.
- *
- * @param diagnostic The finding.
- * @returns The line (no trailing newline).
- *
- * @example Print diagnostics like `codemode check`
- * ```ts
- * import { formatDiagnostic } from "./compile.ts";
- * formatDiagnostic({ kind: "type", message: "Cannot find name 'x'.", line: 3, column: 7 });
- * // "3:7 type Cannot find name 'x'."
- * ```
- */
-export function formatDiagnostic(diagnostic: Diagnostic): string {
-  return `${diagnostic.line}:${diagnostic.column} ${diagnostic.kind} ${
-    diagnostic.message.replace(/\s*\n\s*/g, " ")
-  }`;
-}
-
-function _failure(kind: RunError["kind"], diagnostics: Diagnostic[]): CompileOutcome {
-  const [first, ...rest] = diagnostics;
-  let message = first.message;
-  if (rest.length > 0) {
-    message += `\n(${rest.length} more: ${
-      rest.slice(0, MORE_IN_MESSAGE).map(formatDiagnostic).join("; ")
-    }${rest.length > MORE_IN_MESSAGE ? "; ..." : ""})`;
-  }
-  return {
-    ok: false,
-    error: { kind, message, line: first.line, column: first.column },
-    diagnostics: diagnostics.slice(0, MAX_DIAGNOSTICS),
-  };
-}
-
-/** A closing or self-closing JSX tag on a line. */
-const JSX_TAG = /<\/[A-Za-z][\w.-]*>|<[A-Za-z][\w.-]*(\s[^<>]*)?\/>/;
-/** Is there anything in `js` that could be a static import or export-from? */
-const MAYBE_STATIC_IMPORT = /\bimport\s*["'{*\w]|\bfrom\s*["']/;
-
-/**
- * Compiles programs: keeps the TypeScript checker warm across calls (one compiler per tool set
- * is best; a changed `declarations` text is swapped in, reusing the parsed library).
- *
- * `compile` is async because the import policy's `@deno/graph` loads its wasm on first use;
- * after that a call does no asynchronous work.
+ * Compiles programs in a small pool of compiler processes, each keeping its TypeScript checker
+ * warm across calls (one compiler per tool set is best; a changed `declarations` text is swapped
+ * in, reusing the parsed library). A compile that overruns its deadline is killed with its
+ * process, and the next compile goes to another process.
  *
  * @example Compile and run-check a program
  * ```ts
  * import { ProgramCompiler } from "./compile.ts";
- * using compiler = new ProgramCompiler();
+ * await using compiler = new ProgramCompiler();
  * const outcome = await compiler.compile('import fs from "node:fs";\nprint(1 + 1);', {
  *   declarations: "declare function print(...values: unknown[]): void;",
+ *   timeoutMs: 10_000,
  * });
  * if (outcome.ok) console.log(outcome.program.js); // print(1 + 1); — the unused import is gone
  * ```
  */
-export class ProgramCompiler {
-  #checker = new _TypeCheckService();
+export class ProgramCompiler implements AsyncDisposable, Disposable {
+  #pool: _CompilerPool;
+  #memoryMb: number;
+  #closed = false;
+
+  /**
+   * Creates a compiler. No process starts until the first compile (or `warm()`).
+   *
+   * @param options Where `deno` is and how the compiler processes are sized.
+   * @throws {RangeError} When a size is not a positive integer.
+   */
+  constructor(options: ProgramCompilerOptions = {}) {
+    const {
+      denoPath = Deno.execPath(),
+      memoryMb = _DEFAULT_COMPILER_MEMORY_MB,
+      maxProcesses = 3,
+      maxCompiles = 1000,
+    } = options;
+    for (const [name, value] of Object.entries({ memoryMb, maxProcesses, maxCompiles })) {
+      if (!Number.isInteger(value) || value <= 0) {
+        throw new RangeError(`${name} must be a positive integer, got ${String(value)}`);
+      }
+    }
+    this.#memoryMb = memoryMb;
+    this.#pool = new _CompilerPool({ denoPath, memoryMb, maxProcesses, maxCompiles });
+  }
 
   /**
    * Compiles one program: fences, size, syntax, import policy and (unless `check` is `"off"`)
    * types. Bad programs give `{ ok: false, error }`, never an exception.
    *
    * @param source The program as the LLM sent it.
-   * @param options Declarations, tool names, check mode and size cap.
+   * @param options Declarations, tool names, check mode, size cap and deadline.
    * @returns The compiled program, or the first error plus every diagnostic.
-   * @throws {TypeError} When `source` is not a string or `check` is not a known mode.
-   * @throws {RangeError} When `maxProgramBytes` is not a positive integer.
+   * @throws {TypeError} When `source` is not a string, `check` is not a known mode, or the
+   *   compiler is closed.
+   * @throws {RangeError} When `maxProgramBytes` or `timeoutMs` is not a positive number.
    */
   async compile(source: string, options: CompileOptions = {}): Promise<CompileOutcome> {
     const staged = await this.stage(source, options);
-    return "check" in staged ? staged.check() : staged;
+    return "check" in staged ? await staged.check() : staged;
   }
 
   /**
-   * `compile` with the type check left for later: every other stage runs now, and when `check`
-   * is on, a passing program comes back with a `check()` that runs the type check and gives the
-   * final outcome. With `check: "off"` (or a failure before the check) the outcome is final.
+   * `compile`, resolved as soon as the program is compiled: when `check` is on, a passing program
+   * comes back with a `check()` promise of the final outcome while the type check goes on. With
+   * `check: "off"` (or a failure before the check) the outcome is final.
    *
    * @param source The program as the LLM sent it.
-   * @param options Declarations, tool names, check mode and size cap.
-   * @returns The final outcome, or the program with its pending type check.
-   * @throws {TypeError} When `source` is not a string or `check` is not a known mode.
-   * @throws {RangeError} When `maxProgramBytes` is not a positive integer.
+   * @param options Declarations, tool names, check mode, size cap and deadline.
+   * @returns The final outcome, or the program with its type check under way.
+   * @throws {TypeError} When `source` is not a string, `check` is not a known mode, or the
+   *   compiler is closed.
+   * @throws {RangeError} When `maxProgramBytes` or `timeoutMs` is not a positive number.
    */
-  async stage(
+  stage(source: string, options: CompileOptions = {}): Promise<CompileOutcome | StagedProgram> {
+    try {
+      return Promise.resolve(this.#stage(source, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #stage(
     source: string,
-    options: CompileOptions = {},
-  ): Promise<CompileOutcome | StagedProgram> {
+    options: CompileOptions,
+  ): CompileOutcome | Promise<CompileOutcome | StagedProgram> {
     const {
       declarations = "",
       toolNames = [],
       check = "error",
       maxProgramBytes = 1_000_000,
+      signal,
+      timeoutMs,
     } = options;
     if (typeof source !== "string") {
       throw new TypeError(`The program source must be a string, got ${typeof source}`);
@@ -226,6 +238,12 @@ export class ProgramCompiler {
     }
     if (!Number.isInteger(maxProgramBytes) || maxProgramBytes <= 0) {
       throw new RangeError(`maxProgramBytes must be a positive integer, got ${maxProgramBytes}`);
+    }
+    if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs > 0)) {
+      throw new RangeError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    }
+    if (this.#closed) {
+      throw new TypeError("This ProgramCompiler is closed: create a new one to compile programs");
     }
     if (source.length * 3 > maxProgramBytes) {
       const bytes = _utf8Length(source);
@@ -241,131 +259,108 @@ export class ProgramCompiler {
         };
       }
     }
-    let transpiled: _Transpiled;
-    let lineOffset: number;
-    try {
-      const prepared = _prepareSource(source, (text) => _transpile(text).syntaxErrors.length === 0);
-      if ("message" in prepared) {
-        return _failure("syntax", [{ ...prepared, kind: "syntax", column: 1 }]);
-      }
-      lineOffset = prepared.lineOffset;
-      transpiled = _transpile(prepared.code);
-    } catch (error) {
-      return _compilerFailure(error);
-    }
-    const { sourceFile } = transpiled;
-    const at = (line: number, column: number) => ({
-      line: line + 1 + lineOffset,
-      column: column + 1,
-    });
+    return this.#run({ source, check, declarations, toolNames }, signal, timeoutMs);
+  }
 
-    if (transpiled.syntaxErrors.length > 0) {
-      const lines = sourceFile.text.split(/\r\n|[\n\r\u2028\u2029]/);
-      return _failure(
-        "syntax",
-        transpiled.syntaxErrors.map((d) => {
-          const p = sourceFile.getLineAndCharacterOfPosition(d.start ?? 0);
-          const jsx = JSX_TAG.test(lines[p.line] ?? "")
-            ? " (JSX is not supported in programs: build strings instead)"
-            : "";
-          return {
-            kind: "syntax",
-            message: _flattenMessage(d.messageText) + jsx,
-            ...at(p.line, p.character),
-          };
-        }),
-      );
-    }
-    if (sourceFile.statements.length === 0) {
-      return _failure("syntax", [{
-        kind: "syntax",
-        message: "The program has no statements (only comments): send TypeScript statements " +
-          "that call the tools and print what you need",
-        ...at(0, 0),
-      }]);
-    }
-
-    // @deno/graph (a wasm module, ~150 ms to load) is loaded the first time a program has imports.
-    const findings = MAYBE_STATIC_IMPORT.test(transpiled.js)
-      ? _checkImports(await _loadGraph(), transpiled, toolNames)
-      : [];
-    if (findings.length > 0) {
-      return _failure(
-        "import",
-        findings.map((f) => ({
-          kind: "import",
-          message: f.message,
-          ...at(f.at.line, f.at.column),
-        })),
-      );
-    }
-
-    const map = transpiled.map;
-    const program: CompiledProgram = {
-      js: transpiled.js,
-      imports: _importOffsets(transpiled).map(({ start, end, specifier }) => ({
-        start,
-        end,
-        stub: specifier === STUB_SPECIFIER ? null : specifier.slice(STUB_SPECIFIER.length + 1),
-      })),
-      mapPosition(line: number, column: number) {
-        const found = map.toSource(line - 1, column - 1);
-        return found && { line: found.line + 1 + lineOffset, column: found.column + 1 };
-      },
+  /** Runs one job in the pool under its deadline. */
+  #run(
+    request: Pick<_Job, "source" | "check" | "declarations" | "toolNames">,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<CompileOutcome | StagedProgram> {
+    const staged = Promise.withResolvers<CompileOutcome | StagedProgram>();
+    const checked = Promise.withResolvers<CompileOutcome>();
+    let program: CompiledProgram | undefined;
+    let handedOut = false;
+    let over = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settle = (outcome: CompileOutcome) => {
+      if (over) return;
+      over = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      if (handedOut) checked.resolve(outcome);
+      else staged.resolve(outcome);
     };
-    if (check === "off") return { ok: true, program, diagnostics: [] };
-    return {
-      ok: true,
-      program,
-      check: () => {
-        const diagnostics: Diagnostic[] = [];
-        try {
-          for (const f of this.#checker.check(sourceFile.text, declarations, toolNames)) {
-            diagnostics.push({ kind: f.kind, message: f.message, ...at(f.line, f.column) });
+    const job: _Job = {
+      ...request,
+      stage: "queue",
+      onReply: (reply) => {
+        if (over) return;
+        if (reply.t === "program") {
+          program = _program(reply);
+          if (request.check !== "off") {
+            handedOut = true;
+            staged.resolve({ ok: true, program, check: () => checked.promise });
           }
-        } catch (error) {
-          return _compilerFailure(error);
+          return;
         }
-        diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
-        if (check === "error" && diagnostics.length > 0) {
-          return _failure(diagnostics[0].kind, diagnostics);
-        }
-        return { ok: true, program, diagnostics: diagnostics.slice(0, MAX_DIAGNOSTICS) };
+        settle(_outcome(reply, program));
       },
+      onFailure: (failure) => settle(_lost(failure, job.stage, this.#memoryMb)),
     };
+    const stop = (reason: unknown) => {
+      if (over) return;
+      const stage = job.stage;
+      this.#pool.cancel(job);
+      settle(_stopped(stage, reason, timeoutMs));
+    };
+    const onAbort = () => stop(signal?.reason);
+    if (signal?.aborted) {
+      stop(signal.reason);
+      return staged.promise;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    // A deadline past what a timer can hold (~24 days) is no deadline.
+    if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS) {
+      timer = setTimeout(() => stop(undefined), timeoutMs);
+    }
+    this.#pool.submit(job);
+    return staged.promise;
   }
 
   /**
-   * Loads `@deno/graph` and parses the TypeScript library ahead of the first program, so the
-   * first `compile` is fast. Optional; safe to call at start-up alongside other work.
+   * Starts a compiler process and warms it (TypeScript library, import policy) for this tool set,
+   * so the first compile is fast. Optional; safe to call at start-up alongside other work.
    *
    * @param options The declarations and tool names the first programs will use.
+   * @returns When a compiler process is warm.
    *
    * @example Warm up while the sandbox pool starts
    * ```ts
    * import { ProgramCompiler } from "./compile.ts";
-   * using compiler = new ProgramCompiler();
+   * await using compiler = new ProgramCompiler();
    * await compiler.warm();
    * ```
    */
   async warm(options: Pick<CompileOptions, "declarations" | "toolNames"> = {}): Promise<void> {
-    await _loadGraph();
-    await this.compile("export {};", { ...options, check: "warn" });
+    if (this.#closed) return;
+    await this.#pool.warm(options.declarations ?? "", options.toolNames ?? []);
   }
 
-  /** Releases the warm checker (the parsed library stays cached for the process). */
+  /** Process ids of the compiler processes alive now (for monitoring and tests). */
+  get pids(): number[] {
+    return this.#pool.pids;
+  }
+
+  /**
+   * Ends every compiler process and waits until they are gone; compiles under way end with an
+   * error.
+   *
+   * @returns When every process has exited.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#pool.close();
+  }
+
+  /** Same as {@linkcode ProgramCompiler.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Ends every compiler process now, without waiting for them to exit. */
   [Symbol.dispose](): void {
-    this.#checker.clear();
+    this.close().catch(() => {});
   }
-}
-
-function _compilerFailure(error: unknown): CompileOutcome {
-  const reason = error instanceof Error ? error.message : String(error);
-  return _failure("syntax", [{
-    kind: "syntax",
-    message: `The TypeScript compiler failed on this program (${reason.split("\n")[0]}): ` +
-      "rewrite the construct near the error in plainer TypeScript",
-    line: 1,
-    column: 1,
-  }]);
 }

@@ -218,9 +218,11 @@ function _toPosition(transpiled: _Transpiled, offset: number): _Position {
  * Applies the import policy to a transpiled program: every static import left after elision
  * must name a stub module, and every name imported from a stub must exist. Positions come from
  * the surviving declarations; a specifier only `@deno/graph` saw is placed through the source map.
+ * Without `graph` (it could not be loaded) only the surviving declarations are checked; the
+ * sandbox refuses any other import when it runs.
  */
 export function _checkImports(
-  graph: _DenoGraph,
+  graph: _DenoGraph | undefined,
   transpiled: _Transpiled,
   toolNames: readonly string[],
 ): _ImportFinding[] {
@@ -231,7 +233,7 @@ export function _checkImports(
     }
   }
   const jsLines = transpiled.js.split("\n");
-  for (const dependency of _graphImports(graph, transpiled.js) ?? []) {
+  for (const dependency of (graph && _graphImports(graph, transpiled.js)) ?? []) {
     if (located.has(dependency.specifier)) continue;
     const column = _utf16Column(jsLines[dependency.line] ?? "", dependency.character);
     located.set(dependency.specifier, transpiled.map.toSource(dependency.line, column));

@@ -137,26 +137,71 @@ interface _Fence {
   info: string;
 }
 
-const OPEN_FENCE = /^[ \t]{0,3}(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$/;
-const CLOSE_FENCE = /^[ \t]{0,3}(`{3,}|~{3,})[ \t]*$/;
+/** A fence line: its marker (three or more backticks or tildes) and what follows it. */
+interface _FenceLine {
+  /** The marker character: a backtick or a tilde. */
+  char: string;
+  /** How many marker characters open or close the fence. */
+  length: number;
+  /** The rest of the line after the marker. */
+  rest: string;
+}
 
-/** Finds the Markdown fenced blocks that hold code (by their info string). */
+/**
+ * Reads a line that could open or close a fence: at most three spaces or tabs, then three or
+ * more backticks or tildes. One pass over the line, no regular expression (a backtracking
+ * pattern here was quadratic on a long line that starts like a fence).
+ */
+function _fenceLine(line: string): _FenceLine | undefined {
+  let i = 0;
+  while (i < 3 && (line[i] === " " || line[i] === "\t")) i++;
+  const char = line[i];
+  if (char !== "`" && char !== "~") return undefined;
+  const start = i;
+  while (line[i] === char) i++;
+  if (i - start < 3) return undefined;
+  return { char, length: i - start, rest: line.slice(i) };
+}
+
+/** Whether `text` is only spaces and tabs. */
+function _blank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== " " && text[i] !== "\t") return false;
+  }
+  return true;
+}
+
+/** The info string of an opening fence (its first word), or undefined when `line` opens none. */
+function _openFence(fence: _FenceLine): string | undefined {
+  // No backtick may follow the marker (so an inline ``` `code` ``` span is not a fence).
+  if (fence.rest.includes("`")) return undefined;
+  let i = 0;
+  while (fence.rest[i] === " " || fence.rest[i] === "\t") i++;
+  let end = i;
+  while (end < fence.rest.length && !/\s/.test(fence.rest[end])) end++;
+  return fence.rest.slice(i, end);
+}
+
+/** Finds the Markdown fenced blocks that hold code (by their info string), in one pass. */
 function _codeFences(lines: string[]): _Fence[] {
   const fences: _Fence[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const open = OPEN_FENCE.exec(lines[i]);
-    if (!open) continue;
-    const marker = open[1];
+    const opening = _fenceLine(lines[i]);
+    const info = opening && _openFence(opening);
+    if (opening === undefined || info === undefined) continue;
     let close = lines.length;
     for (let j = i + 1; j < lines.length; j++) {
-      const m = CLOSE_FENCE.exec(lines[j]);
-      if (m && m[1][0] === marker[0] && m[1].length >= marker.length) {
+      const closing = _fenceLine(lines[j]);
+      if (
+        closing && closing.char === opening.char && closing.length >= opening.length &&
+        _blank(closing.rest)
+      ) {
         close = j;
         break;
       }
     }
-    const info = open[2].toLowerCase();
-    if (CODE_FENCE_INFO.has(info)) fences.push({ open: i, close, info });
+    const lower = info.toLowerCase();
+    if (CODE_FENCE_INFO.has(lower)) fences.push({ open: i, close, info: lower });
     i = close;
   }
   return fences;
@@ -175,10 +220,7 @@ export function _prepareSource(
   const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
   if (!text.includes("```") && !text.includes("~~~")) return _nonEmpty(text, 0);
   const starts = _lineStarts(text);
-  const lines = starts.map((s, i) =>
-    text.slice(s, i + 1 < starts.length ? starts[i + 1] : undefined)
-  )
-    .map((l) => l.replace(/[\r\n\u2028\u2029]+$/, ""));
+  const lines = starts.map((s, i) => _withoutTerminator(text.slice(s, starts[i + 1])));
   const fences = _codeFences(lines);
   if (fences.length === 0) return _nonEmpty(text, 0);
   const firstLine = lines.findIndex((l) => l.trim() !== "");
@@ -196,6 +238,13 @@ export function _prepareSource(
   const from = open + 1 < starts.length ? starts[open + 1] : text.length;
   const to = close < starts.length ? starts[close] : text.length;
   return _nonEmpty(text.slice(from, to), open + 1);
+}
+
+/** A line without its line terminator (`\n`, `\r\n`, `\r`, U+2028, U+2029). */
+function _withoutTerminator(line: string): string {
+  let end = line.length;
+  while (end > 0 && "\r\n\u2028\u2029".includes(line[end - 1])) end--;
+  return line.slice(0, end);
 }
 
 function _nonEmpty(code: string, lineOffset: number): _PreparedSource | _SourceProblem {

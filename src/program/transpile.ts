@@ -3,6 +3,7 @@
  * import whose bindings are never used as values (import elision) and every type-only import;
  * a `before` transformer turns `import(x)` into `__codemode_import__(x)`; an `after` transformer
  * only records which import and export-from declarations survived, with their source positions.
+ * Runs in the compiler process (`compiler_child.ts`), never on the host.
  *
  * @module
  */
@@ -54,6 +55,8 @@ export interface _Transpiled {
   js: string;
   /** Generated → source mappings. */
   map: _SourceMap;
+  /** The source map's `mappings` text that `map` was decoded from. */
+  mappings: string;
   /** The parsed program source (for offset → line/column). */
   sourceFile: ts.SourceFile;
   /** Parse errors; when there are any, `js` must not run. */
@@ -150,10 +153,12 @@ export function _transpile(code: string): _Transpiled {
   });
   const sourceFile = captured.sourceFile ??
     ts.createSourceFile("program.ts", code, ts.ScriptTarget.ES2025);
-  const mappings = output.sourceMapText ? JSON.parse(output.sourceMapText).mappings : "";
+  const parsed = output.sourceMapText ? JSON.parse(output.sourceMapText).mappings : "";
+  const mappings = typeof parsed === "string" ? parsed : "";
   return {
     js: output.outputText.replace(SOURCE_MAP_COMMENT, "\n"),
-    map: _SourceMap.decode(typeof mappings === "string" ? mappings : ""),
+    map: _SourceMap.decode(mappings),
+    mappings,
     sourceFile,
     syntaxErrors: (output.diagnostics ?? []).filter((d) =>
       d.category === ts.DiagnosticCategory.Error

@@ -3,6 +3,12 @@
  * declarations the LLM is shown, the stub module declarations and the sandbox's globals) with
  * the ECMAScript library parsed once per process and each new program built on the previous one.
  *
+ * The checker sees nothing else. TypeScript's own library files are read from disk once, as a
+ * fixed set (the libraries `LIBS` names and those they reference); the compiler host answers every
+ * other path as missing without touching the disk, resolves no module and follows no
+ * triple-slash reference (`noResolve`), so no program can make the checker read a file or learn
+ * whether one exists. Runs in the compiler process (`compiler_child.ts`), never on the host.
+ *
  * @module
  */
 
@@ -34,6 +40,8 @@ const CHECK_OPTIONS: ts.CompilerOptions = {
   lib: LIBS,
   types: [],
   noEmit: true,
+  // Triple-slash references and imports add no file: the checker sees only its own files.
+  noResolve: true,
   skipLibCheck: true,
   allowUnreachableCode: true,
   allowUnusedLabels: true,
@@ -45,8 +53,36 @@ const MODULE_NOT_FOUND = new Set([2307, 2591, 2792, 7016, 2875, 2732]);
 /** Declaration files kept parsed per service (a few tool sets). */
 const RECENT_FILES = 8;
 
-/** Library files never change: parsed once per process, shared by every service. */
-const _libFiles = new Map<string, ts.SourceFile | undefined>();
+/** TypeScript's library files, read once per process: path → parsed file. */
+let _libFiles: Map<string, ts.SourceFile> | undefined;
+
+/**
+ * Reads the fixed library set: the files `LIBS` names and every library they reference, each
+ * once. Nothing else is ever read.
+ */
+function _libraries(): Map<string, ts.SourceFile> {
+  if (_libFiles) return _libFiles;
+  const files = new Map<string, ts.SourceFile>();
+  const pending = [...LIBS];
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    const path = `${LIB_DIR}/${name}`;
+    if (files.has(path)) continue;
+    const text = ts.sys.readFile(path);
+    if (text === undefined) {
+      throw new Error(`TypeScript's library file ${name} could not be read from ${LIB_DIR}`);
+    }
+    const file = ts.createSourceFile(path, text, ts.ScriptTarget.ES2025);
+    files.set(path, file);
+    for (const lib of file.libReferenceDirectives) {
+      pending.push(`lib.${lib.fileName.toLowerCase()}.d.ts`);
+    }
+  }
+  return (_libFiles = files);
+}
+
+/** The directory of TypeScript's library files. */
+export const _LIB_DIR: string = LIB_DIR;
 
 /** A checker finding in program coordinates (0-based). */
 export interface _CheckFinding {
@@ -102,20 +138,10 @@ export class _TypeCheckService {
   #host: ts.CompilerHost;
 
   constructor() {
+    const libraries = _libraries();
     this.#host = {
-      getSourceFile: (fileName, languageVersion) => {
-        if (fileName === PROGRAM) return this.#program;
-        const own = this.#files.get(fileName);
-        if (own) return own;
-        if (!_libFiles.has(fileName)) {
-          const text = ts.sys.readFile(fileName);
-          _libFiles.set(
-            fileName,
-            text === undefined ? undefined : ts.createSourceFile(fileName, text, languageVersion),
-          );
-        }
-        return _libFiles.get(fileName);
-      },
+      getSourceFile: (fileName) =>
+        fileName === PROGRAM ? this.#program : this.#files.get(fileName) ?? libraries.get(fileName),
       getDefaultLibFileName: () => `${LIB_DIR}/${LIBS[0]}`,
       getDefaultLibLocation: () => LIB_DIR,
       writeFile: () => {},
@@ -123,12 +149,17 @@ export class _TypeCheckService {
       getCanonicalFileName: (fileName) => fileName,
       useCaseSensitiveFileNames: () => true,
       getNewLine: () => "\n",
+      // Only the files above exist; nothing is looked up on disk.
       fileExists: (fileName) =>
-        fileName === PROGRAM || this.#files.has(fileName) || _libFiles.has(fileName) ||
-        (fileName.startsWith(LIB_DIR) && ts.sys.fileExists(fileName)),
-      readFile: (fileName) => this.#files.get(fileName)?.text ?? ts.sys.readFile(fileName),
-      // Nothing resolves on disk: `codemode:tools` modules are ambient declarations.
+        fileName === PROGRAM || this.#files.has(fileName) || libraries.has(fileName),
+      readFile: (fileName) => this.#files.get(fileName)?.text ?? libraries.get(fileName)?.text,
+      directoryExists: (name) => name === "/codemode" || name === LIB_DIR,
+      getDirectories: () => [],
+      realpath: (fileName) => fileName,
+      // Nothing resolves: `codemode:tools` modules are ambient declarations.
       resolveModuleNameLiterals: (literals) => literals.map(() => ({ resolvedModule: undefined })),
+      resolveTypeReferenceDirectiveReferences: (references) =>
+        references.map(() => ({ resolvedTypeReferenceDirective: undefined })),
     };
     this.#setFile(GLOBALS, _SANDBOX_GLOBALS_DTS);
   }

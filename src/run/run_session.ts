@@ -19,6 +19,7 @@ import type { _ChildMessage, _RunMessage } from "../sandbox/protocol.ts";
 import type { _SandboxSlot, _SlotEnd, _SlotListener } from "../sandbox/sandbox_slot.ts";
 import { _stubsFor } from "../sandbox/stubs.ts";
 import { _isPlainJson, _PLAIN_JSON_BUDGET } from "../sandbox/value_codec.ts";
+import { _stageTimeout } from "../program/compile_outcome.ts";
 import type { _ToolRegistry } from "../tools/registry.ts";
 import type { Diagnostic, RunError, RunResult, ToolCallTrace } from "../types.ts";
 import { _CallAdmission, type _Helper } from "./call_admission.ts";
@@ -153,13 +154,19 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
   }
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
 
+  // The run's time counts from its start; time spent waiting for a Worker beyond compiling is not
+  // the program's.
   const remaining = Math.max(0, limits.timeoutMs - (o.spentMs ?? 0));
   const deadline = setTimeout(() => {
-    finish({
-      kind: "timeout",
-      message:
-        `the program did not finish within ${limits.timeoutMs} ms and was stopped; do less per run or call tools in parallel`,
-    });
+    finish(
+      gateOpen
+        ? {
+          kind: "timeout",
+          message:
+            `the program did not finish within ${limits.timeoutMs} ms and was stopped; do less per run or call tools in parallel`,
+        }
+        : _stageTimeout("check", limits.timeoutMs),
+    );
   }, remaining);
   const onAbort = () =>
     finish({

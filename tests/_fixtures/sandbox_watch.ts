@@ -9,6 +9,8 @@ import type { CodeMode, RunError, RunResult } from "../../mod.ts";
 
 /** The marker in a sandbox child's command line (its V8 flags). */
 const SANDBOX_FLAG = "--disallow-code-generation-from-strings";
+/** The marker in a compiler process's command line: its main module (not a sandbox). */
+const COMPILER_MODULE = "/src/program/compiler_child.ts";
 
 interface _Stat {
   pid: number;
@@ -49,8 +51,9 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * Sandbox processes this test process is responsible for: every live descendant of this process,
- * plus orphaned sandbox children (an exited CLI subprocess's) left in this process group.
+ * Sandbox processes this test process is responsible for: every live descendant of this process
+ * but the CodeModes' compiler processes, plus orphaned sandbox children (an exited CLI
+ * subprocess's) left in this process group.
  */
 export function sandboxProcesses(): number[] {
   const self = _stat("self")!;
@@ -70,6 +73,9 @@ export function sandboxProcesses(): number[] {
   const out: number[] = [];
   for (const s of stats.values()) {
     if (s.pid === self.pid) continue;
+    // A CodeMode's compiler processes live as long as it does (tests/compiler_process_test.ts
+    // checks that close() ends them); they are not sandboxes.
+    if (_cmdline(s.pid).includes(COMPILER_MODULE)) continue;
     // An orphan's parent is gone (it was re-parented out of this group); a sandbox whose parent
     // is alive in this group belongs to a sibling (e.g. another test process under --parallel).
     const orphan = s.ppid === 1 || stats.get(s.ppid)?.pgid !== self.pgid;
