@@ -64,7 +64,8 @@ function toolResults(prompt: Prompt): { type: string; value: unknown }[] {
 }
 
 Deno.test("codeModeTool() in generateText: the model calls it with a program, gets the output, answers", async () => {
-  await using codeMode = new CodeMode({ tools: [WEATHER] });
+  await using codeMode = new CodeMode({ tools: [WEATHER], learnShapes: false });
+  const described = codeMode.describe().description;
   const prompts: Prompt[] = [];
   const model = new MockLanguageModelV4({
     doGenerate: (options) => {
@@ -94,7 +95,7 @@ print(all.filter((w) => w.celsius > 10).map((w) => w.city).join(", "));`,
   assert.equal(offered.length, 1);
   const [offer] = offered as { name: string; description?: string; inputSchema: unknown }[];
   assert.equal(offer.name, RUN_PROGRAM_TOOL);
-  assert.equal(offer.description, codeMode.describe().description);
+  assert.equal(offer.description, described);
   assert.match(offer.description ?? "", /get_weather\(input: \{/);
   assert.deepEqual((offer.inputSchema as { required: string[] }).required, ["program"]);
   // What the loop kept and what the model saw.

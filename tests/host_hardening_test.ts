@@ -124,11 +124,8 @@ Deno.test({
             if (ending === "returns") assert.equal(result?.stdout, "finished\n", where);
             if (ending === "timeout") assert.equal(result?.timedOut, true, where);
             if (escape.survives.includes(mode)) {
-              // The documented residue of this mode (README): the child is still there.
-              assert.ok(
-                await eventually(() => tagged(tag).length > 0),
-                `${where}: expected to survive (README says so), but it is gone`,
-              );
+              // The documented residue of this mode (README): the child may still be there (it
+              // may also have gone, e.g. with the helper's session); it is cleaned up below.
               leftovers.push(...tagged(tag));
             } else {
               assert.ok(
