@@ -63,10 +63,15 @@ export function _sandboxCommand(options: _SandboxSpawnOptions): { cmd: string; a
   if (prlimit === null) return { cmd: options.denoPath, args: deno };
   // The soft limit starts at one Worker's worth and follows the Workers the process hosts
   // (`_setSoftDataLimit`); the hard limit is for all of them.
-  const soft = _dataLimitBytes(1, options.memoryMb);
+  const soft = _dataLimitBytes(Math.min(options.slots, 1 + DATA_SPARE_WORKERS), options.memoryMb);
   const hard = _dataLimitBytes(options.slots, options.memoryMb);
   return { cmd: prlimit, args: [`--data=${soft}:${hard}`, options.denoPath, ...deno] };
 }
+
+/** Workers' worth of data limit kept above what a process hosts (Workers starting, ending). */
+const DATA_SPARE_WORKERS = 2;
+/** How long the data limit waits before it comes down after Workers ended. */
+const DATA_LOWER_AFTER_MS = 2_000;
 
 /** Heap the runtime itself uses in a program's Worker, on top of the program's `memoryMb`. */
 const RUNTIME_HEAP_MB = 16;
@@ -101,6 +106,9 @@ export class _SandboxProcess {
   #suspects = new Set<number>();
   /** Bytes that arrived for slots that had ended (a stopped Worker that spins and writes). */
   #orphanBytes = 0;
+  /** Workers the soft data limit is set for now, and the timer that lowers it. */
+  #dataWorkers = 1 + DATA_SPARE_WORKERS;
+  #dataTimer: ReturnType<typeof setTimeout> | undefined;
   /** Called when a slot becomes free, the process drains, or it ends. */
   onChange: () => void = () => {};
 
@@ -135,6 +143,7 @@ export class _SandboxProcess {
     const reading = this.#read(token, resolve);
     this.exited = (async () => {
       const status = await child.status;
+      clearTimeout(this.#dataTimer);
       await reading;
       this.#status = status;
       reject(
@@ -210,15 +219,36 @@ export class _SandboxProcess {
     return slot;
   }
 
-  /** Moves the soft data limit to the Workers the process hosts now (a no-op without FFI). */
+  /**
+   * Moves the soft data limit to the Workers the process hosts (a no-op without FFI): up at once
+   * when a Worker starts, down only after a while, since an ended Worker's memory is given back
+   * some time after its end is reported, and two spare Workers' worth on top.
+   */
   #fitDataLimit(): void {
     if (this.#status || this.#killed || findPrlimit() === null) return;
+    const want = Math.min(this.options.slots, this.busySlots + DATA_SPARE_WORKERS);
+    if (want > this.#dataWorkers) {
+      this.#setDataLimit(want);
+      return;
+    }
+    clearTimeout(this.#dataTimer);
+    if (want === this.#dataWorkers) return;
+    const timer = setTimeout(() => {
+      const now = Math.min(this.options.slots, this.busySlots + DATA_SPARE_WORKERS);
+      if (now < this.#dataWorkers && !this.#status && !this.#killed) this.#setDataLimit(now);
+    }, DATA_LOWER_AFTER_MS);
+    Deno.unrefTimer(timer);
+    this.#dataTimer = timer;
+  }
+
+  #setDataLimit(workers: number): void {
     const { slots, memoryMb } = this.options;
     _setSoftDataLimit(
       this.pid,
-      _dataLimitBytes(Math.max(1, this.busySlots), memoryMb),
+      _dataLimitBytes(workers, memoryMb),
       _dataLimitBytes(slots, memoryMb),
     );
+    this.#dataWorkers = workers;
   }
 
   /** Takes no new runs; ends the process once its runs are over. */
@@ -246,12 +276,20 @@ export class _SandboxProcess {
     view.setUint16(4, slot);
     frame[6] = kind;
     frame.set(body, _WIRE.frameHeaderBytes);
-    this.#outbox.push(frame);
-    this.#outboxBytes += frame.length;
+    // The first frame of a tick is written at once (a lone tool result must not wait); the
+    // frames after it in the same tick travel together, in one write, when the tick ends.
     if (!this.#flushing) {
       this.#flushing = true;
+      this.#write(frame);
       queueMicrotask(() => this.#flush());
+      return;
     }
+    this.#outbox.push(frame);
+    this.#outboxBytes += frame.length;
+  }
+
+  #write(bytes: Uint8Array): void {
+    this.#writer.write(bytes).catch(() => {});
   }
 
   #flush(): void {
@@ -270,7 +308,7 @@ export class _SandboxProcess {
         at += f.length;
       }
     }
-    this.#writer.write(out).catch(() => {});
+    this.#write(out);
   }
 
   async #read(token: Uint8Array, ready: () => void): Promise<void> {
@@ -291,7 +329,12 @@ export class _SandboxProcess {
       }
     };
     try {
-      for await (const bytes of this.#child.stderr) chunks.push(bytes, onChunk, onStray);
+      const reader = this.#child.stderr.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        chunks.push(value, onChunk, onStray);
+      }
     } catch {
       // The process is gone; its exit is reported by `exited`.
     }
@@ -370,6 +413,7 @@ export class _SandboxProcess {
 
   /** Ends the process at once (SIGKILL). Safe to call more than once. */
   kill(): void {
+    clearTimeout(this.#dataTimer);
     if (this.#killed || this.#status) return;
     this.#killed = true;
     try {

@@ -151,14 +151,18 @@ export class _SandboxSlot {
    */
   sendResult(json: string): void {
     if (this.over) return;
-    this.#results.push(json);
+    // The first result of a tick goes at once (a sequential program waits for it); the ones after
+    // it in the same tick (answers to parallel calls) travel together when the tick ends.
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => {
         this.#flushing = false;
         this.#batchResults();
       });
+      this.#enqueue(_WIRE.kindJson, encoder.encode(json));
+      return;
     }
+    this.#results.push(json);
   }
 
   /** Sends a message already serialised as a structured clone (`v8.serialize`). */
