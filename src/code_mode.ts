@@ -16,17 +16,17 @@ import { searchTools } from "./describe/search_tools.ts";
 import { toolDeclarations } from "./describe/tool_declarations.ts";
 import { _resolveLimits, type Limits } from "./limits.ts";
 import { ProgramCompiler } from "./program/compile.ts";
+import { type CheckMode, _checkMode } from "./program/program_shapes.ts";
 import { _failedResult } from "./run/run_result.ts";
 import { type _GateResult, _runSession } from "./run/run_session.ts";
 import { _SandboxPool } from "./sandbox/pool.ts";
-import { _ToolRegistry } from "./tools/registry.ts";
+import { _ToolSet } from "./tools/tool_set.ts";
 import type { Diagnostic, RunError, RunResult, Tool, ToolCallTrace } from "./types.ts";
 
 /** Milliseconds a tenant's pool waits without a run before it closes its processes. */
 const IDLE_MS = 30_000;
 
-/** How strictly a program is type-checked before it runs. */
-export type CheckMode = "error" | "warn" | "off";
+export type { CheckMode } from "./program/program_shapes.ts";
 
 /**
  * Options for {@linkcode CodeMode}.
@@ -188,7 +188,7 @@ export interface CheckResult {
 export class CodeMode implements AsyncDisposable {
   #tools: readonly Tool[];
   #shapes: _LearnedShapes | null;
-  #registry: _ToolRegistry;
+  #registry: _ToolSet;
   #declarations: string | undefined;
   #limits: Limits;
   #check: CheckMode;
@@ -211,7 +211,7 @@ export class CodeMode implements AsyncDisposable {
   constructor(options: CodeModeOptions = {}) {
     this.#tools = [...(options.tools ?? [])];
     this.#shapes = options.learnShapes === false ? null : new _LearnedShapes(options.shapeCacheDir);
-    this.#registry = new _ToolRegistry(this.#shapes?.wrap(this.#tools) ?? this.#tools);
+    this.#registry = new _ToolSet(this.#shapes?.wrap(this.#tools) ?? this.#tools);
     this.#limits = _resolveLimits(options.limits);
     this.#check = _checkMode(options.check ?? "error");
     const poolSize = options.poolSize ?? 2;
@@ -250,7 +250,7 @@ export class CodeMode implements AsyncDisposable {
    */
   setTools(tools: Iterable<Tool>): void {
     const list = [...tools];
-    this.#registry = new _ToolRegistry(this.#shapes?.wrap(list) ?? list);
+    this.#registry = new _ToolSet(this.#shapes?.wrap(list) ?? list);
     this.#tools = list;
     this.#declarations = undefined;
   }
@@ -439,6 +439,7 @@ export class CodeMode implements AsyncDisposable {
         slots: this.#runsPerProcess,
         memoryMb: this.#limits.memoryMb,
         warm: this.#poolSize,
+        maxWarm: Math.max(this.#poolSize, 2 * this.#runsPerProcess),
         idleMs: IDLE_MS,
       });
       const created = pool;
@@ -492,9 +493,3 @@ export class CodeMode implements AsyncDisposable {
   }
 }
 
-function _checkMode(mode: string): CheckMode {
-  if (mode !== "error" && mode !== "warn" && mode !== "off") {
-    throw new TypeError(`check must be "error", "warn" or "off", got ${JSON.stringify(mode)}`);
-  }
-  return mode;
-}

@@ -532,12 +532,12 @@ Deno.test("check modes: error blocks a type error, warn runs it with diagnostics
 
 Deno.test("new CodeMode() refuses bad tools and limits with TypeError / RangeError", () => {
   const cases: [string, () => unknown, ErrorConstructor, RegExp][] = [
-    ["duplicate", () => new CodeMode({ tools: [echo, echo] }), TypeError, /both become "echo"/],
+    ["duplicate", () => new CodeMode({ tools: [echo, echo] }), TypeError, /both become `echo`/],
     [
       "sanitised collision",
       () => new CodeMode({ tools: [tool("get-x", () => 1), tool("get_x", () => 1)] }),
       TypeError,
-      /"get-x" and "get_x" both become "get_x"/,
+      /"get-x" and "get_x" both become `get_x`/,
     ],
     ["reserved print", () => new CodeMode({ tools: [tool("print", () => 1)] }), TypeError, /print/],
     [
@@ -550,7 +550,29 @@ Deno.test("new CodeMode() refuses bad tools and limits with TypeError / RangeErr
       "tool and namespace",
       () => new CodeMode({ tools: [tool("mem", () => 1), tool("mem.get", () => 1)] }),
       TypeError,
-      /both a tool and a namespace/,
+      /collides with/,
+    ],
+    [
+      "setTools() refuses the same way",
+      () => new CodeMode().setTools([tool("Promise", () => 1)]),
+      TypeError,
+      /Promise/,
+    ],
+    // Names JavaScript or the sandbox already gives programs: refused when the set is built,
+    // not later in describe() or run().
+    ["an ES global", () => new CodeMode({ tools: [tool("Map", () => 1)] }), TypeError, /Map/],
+    [
+      "an ES global as a namespace",
+      () => new CodeMode({ tools: [tool("JSON.parse", () => 1)] }),
+      TypeError,
+      /JSON/,
+    ],
+    ["the global object", () => new CodeMode({ tools: [tool("self", () => 1)] }), TypeError, /self/],
+    [
+      "a runtime internal",
+      () => new CodeMode({ tools: [tool("__codemode__", () => 1)] }),
+      TypeError,
+      /__codemode__/,
     ],
     [
       "two dots",

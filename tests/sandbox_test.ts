@@ -271,6 +271,7 @@ Deno.test("_SandboxPool keeps Workers warm in one shared, permission-less proces
     slots: 4,
     memoryMb: 64,
     warm: 2,
+    maxWarm: 2,
     idleMs: Infinity,
   });
   let pid = 0;
@@ -469,7 +470,7 @@ Deno.test("below the compiler, a real import() in the sandbox still reaches noth
   // The compiler rewrites every import() and the runtime removes Deno's internals, so a program
   // cannot get here; raw JavaScript handed to the sandbox tests the layer beneath them.
   const { _runSession } = await import("../src/run/run_session.ts");
-  const { _ToolRegistry } = await import("../src/tools/registry.ts");
+  const { _ToolSet } = await import("../src/tools/tool_set.ts");
   const { _resolveLimits } = await import("../src/limits.ts");
   let connections = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
@@ -482,6 +483,7 @@ Deno.test("below the compiler, a real import() in the sandbox still reaches noth
     slots: 4,
     memoryMb: 128,
     warm: 1,
+    maxWarm: 1,
     idleMs: Infinity,
   });
   const cases: [string, RegExp][] = [
@@ -500,7 +502,7 @@ Deno.test("below the compiler, a real import() in the sandbox still reaches noth
       const result = await _runSession({
         slot: await pool.take(128),
         program: { js, imports: [], mapPosition: (line, column) => ({ line, column }) },
-        registry: new _ToolRegistry([]),
+        registry: new _ToolSet([]),
         limits: _resolveLimits({ timeoutMs: 10_000 }),
         helpers: {},
         startedAt: performance.now(),

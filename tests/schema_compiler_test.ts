@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { builtinTools, CodeMode, connectMcpServers, type Tool } from "../mod.ts";
-import { _ToolRegistry, INPUT_MAX_DEPTH } from "../src/tools/registry.ts";
+import { _ToolSet, INPUT_MAX_DEPTH } from "../src/tools/tool_set.ts";
 import { _loadSchemaCompiler, SCHEMA_MAX_DEPTH } from "../src/tools/schema_compiler.ts";
 import { okOutput } from "./_fixtures/sandbox_watch.ts";
 
@@ -21,7 +21,7 @@ function tool(name: string, inputSchema: Tool["inputSchema"], execute: Tool["exe
 
 /** Validates through a registry, as the session does. */
 async function validator(schema: Tool["inputSchema"]): Promise<(input: unknown) => string | null> {
-  const registry = new _ToolRegistry([tool("t", schema)]);
+  const registry = new _ToolSet([tool("t", schema)]);
   await registry.ready();
   return (input) => registry.validate("t", input);
 }
@@ -159,7 +159,7 @@ Deno.test("validate() compiles and checks every common draft, choosing by $schem
 Deno.test("two tools may declare the same $id, and a tool set may be built many times", async () => {
   await _loadSchemaCompiler();
   for (let i = 0; i < 1_200; i++) {
-    const registry = new _ToolRegistry([
+    const registry = new _ToolSet([
       tool("a", { $id: "https://example.com/input", type: "string" }),
       tool("b", { $id: "https://example.com/input", type: "number" }),
     ]);
@@ -344,9 +344,9 @@ Deno.test("the CLI path loads the schema checker only when a run calls a tool", 
 Deno.test("a registry built before the checker loaded refuses a bad schema on every call", async () => {
   const src = new URL("../src/", import.meta.url).href;
   const lines = await fresh(`
-    import { _ToolRegistry } from "${src}tools/registry.ts";
+    import { _ToolSet } from "${src}tools/tool_set.ts";
     const t = (name, inputSchema) => ({ name, description: "", inputSchema, execute: () => 1 });
-    const registry = new _ToolRegistry([t("ok", { type: "number" }), t("bad", { $ref: "x.json" })]);
+    const registry = new _ToolSet([t("ok", { type: "number" }), t("bad", { $ref: "x.json" })]);
     console.log(registry.isReady);
     await registry.ready();
     console.log(registry.isReady, registry.validate("ok", 1), registry.validate("ok", "x"));

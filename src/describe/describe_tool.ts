@@ -8,7 +8,7 @@
 import { _closeNames } from "../program/similar_names.ts";
 import type { Tool } from "../types.ts";
 import { _match, type ToolMatch } from "./search_tools.ts";
-import { _toolEntries } from "./tool_entries.ts";
+import { _toolEntries } from "../tools/tool_entries.ts";
 
 /**
  * The tool called `name` (as the program calls it, `memory.create_entities`, or as named,

@@ -11,7 +11,7 @@ import type { Tool } from "../types.ts";
 import { _HELPER_LINES, _MCP_CONTENT_DTS } from "./helper_declarations.ts";
 import { _PATTERNS } from "./patterns.ts";
 import { _declareTools, _toolSignature } from "./tool_declarations.ts";
-import { _toolEntries, type _ToolEntry } from "./tool_entries.ts";
+import { _toolEntries, type _ToolEntry } from "../tools/tool_entries.ts";
 import { _stem } from "./tokenize.ts";
 
 /**

@@ -7,7 +7,7 @@
 import type { Tool } from "../types.ts";
 import { _firstSentence, _shorten } from "./jsdoc.ts";
 import { _toolSignature } from "./tool_declarations.ts";
-import { _toolEntries, type _ToolEntry } from "./tool_entries.ts";
+import { _toolEntries, type _ToolEntry } from "../tools/tool_entries.ts";
 import { _synonyms, _tokenize } from "./tokenize.ts";
 
 /**
@@ -148,9 +148,10 @@ export function searchTools(
 }
 
 function _index(tools: readonly Tool[]): Index {
-  const hit = cache.get(tools);
-  if (hit && hit.length === tools.length) return hit;
+  // The entries are rebuilt when an element of the array changed, so the index follows them.
   const entries = _toolEntries(tools);
+  const hit = cache.get(tools);
+  if (hit && hit.entries === entries) return hit;
   const postings = new Map<string, { doc: number; tf: number }[]>();
   const lengths: number[] = [];
   const df = new Map<string, number>();

@@ -9,7 +9,7 @@ import { _helperDeclarations, _MCP_CONTENT_DTS } from "./helper_declarations.ts"
 import { _comment, _shorten } from "./jsdoc.ts";
 import { type _Learned, _learnedOf } from "./learned_shapes.ts";
 import { schemaToTypeScript } from "./schema_to_typescript.ts";
-import { _toolEntries, type _ToolEntry } from "./tool_entries.ts";
+import { _toolEntries, type _ToolEntry } from "../tools/tool_entries.ts";
 
 /**
  * Options for {@linkcode toolDeclarations}.

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { type CheckMode, _checkMode } from "./program_shapes.ts";
 import { _CompilerPool, type _Job } from "./compiler_pool.ts";
 import {
   _lost,
@@ -64,7 +65,7 @@ export interface CompileOptions {
    * compiled program, `"off"` skips the type check (syntax and imports are always checked).
    * @default {"error"}
    */
-  check?: "error" | "warn" | "off";
+  check?: CheckMode;
   /**
    * Largest source accepted, in UTF-8 bytes; a larger one is refused before compiling.
    * @default {1000000}
@@ -233,9 +234,7 @@ export class ProgramCompiler implements AsyncDisposable, Disposable {
     if (typeof source !== "string") {
       throw new TypeError(`The program source must be a string, got ${typeof source}`);
     }
-    if (check !== "error" && check !== "warn" && check !== "off") {
-      throw new TypeError(`check must be "error", "warn" or "off", got ${JSON.stringify(check)}`);
-    }
+    _checkMode(check);
     if (!Number.isInteger(maxProgramBytes) || maxProgramBytes <= 0) {
       throw new RangeError(`maxProgramBytes must be a positive integer, got ${maxProgramBytes}`);
     }

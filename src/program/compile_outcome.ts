@@ -10,6 +10,7 @@ import { _cleanText } from "../run/run_errors.ts";
 import type { Diagnostic, RunError } from "../types.ts";
 import type { _JobFailure } from "./compiler_pool.ts";
 import type { _CompileStage, _EndReply, _ProgramReply } from "./compiler_protocol.ts";
+import type { _StubImport } from "./program_shapes.ts";
 import { _SourceMap } from "./source_map.ts";
 
 /**
@@ -46,7 +47,7 @@ export interface CompiledProgram {
    * including its quotes, and the stub it names (`null` for `codemode:tools`, else the name
    * after `codemode:tools/`). In ascending order.
    */
-  imports: { start: number; end: number; stub: string | null }[];
+  imports: _StubImport[];
   /**
    * Maps a 1-based line and column of `js` to the 1-based line and column in the text as sent
    * (lines of the fenced text when it was fenced); undefined where `js` has no source (helpers

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { CheckMode } from "./program_shapes.ts";
 import type { _CompileStage, _EndReply, _HostRequest, _ProgramReply } from "./compiler_protocol.ts";
 import { type _CompilerExit, _CompilerProcess, _grantedReads } from "./compiler_process.ts";
 
@@ -43,7 +44,7 @@ export interface _Job {
   /** The program as sent. */
   source: string;
   /** The check mode. */
-  check: "error" | "warn" | "off";
+  check: CheckMode;
   /** The tool declarations. */
   declarations: string;
   /** The tool names. */

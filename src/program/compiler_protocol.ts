@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { CheckMode, _StubImport } from "./program_shapes.ts";
 import type { Diagnostic } from "../types.ts";
 
 /**
@@ -23,7 +24,7 @@ export interface _CompileRequest {
   /** The program as the LLM sent it. */
   source: string;
   /** The check mode (`warm` compiles a trivial program with the check on, for its side effects). */
-  check: "error" | "warn" | "off";
+  check: CheckMode;
   /** The tool declarations from now on, when they changed. */
   declarations?: string;
   /** The tool names from now on, when they changed. */
@@ -56,7 +57,7 @@ export interface _ProgramReply {
   /** The emitted ES module. */
   js: string;
   /** Offsets of the surviving static imports' string literals in `js`, and the stub each names. */
-  imports: { start: number; end: number; stub: string | null }[];
+  imports: _StubImport[];
   /** The source map's `mappings` (decoded on the host only when a position is needed). */
   mappings: string;
   /** Lines of the text as sent before the compiled code (a removed fence). */

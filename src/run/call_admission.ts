@@ -9,7 +9,7 @@
 
 import type { Limits } from "../limits.ts";
 import { _closeNames } from "../program/similar_names.ts";
-import type { _ToolRegistry } from "../tools/registry.ts";
+import type { _ToolSet } from "../tools/tool_set.ts";
 import type { RunError, Tool } from "../types.ts";
 import { _cyclicArgument, _pollutingKey } from "./call_checks.ts";
 
@@ -40,13 +40,13 @@ export type _CallMessage =
 /** The checks for one run's calls. */
 export class _CallAdmission {
   #limits: Limits;
-  #registry: _ToolRegistry;
+  #registry: _ToolSet;
   #helpers: Record<string, _Helper>;
   #seen = new Set<number>();
   /** Call messages seen, repeated ids included. */
   count = 0;
 
-  constructor(limits: Limits, registry: _ToolRegistry, helpers: Record<string, _Helper>) {
+  constructor(limits: Limits, registry: _ToolSet, helpers: Record<string, _Helper>) {
     this.#limits = limits;
     this.#registry = registry;
     this.#helpers = helpers;

@@ -15,12 +15,13 @@
 
 import v8 from "node:v8";
 import type { Limits } from "../limits.ts";
+import type { _StubImport } from "../program/program_shapes.ts";
 import type { _ChildMessage, _RunMessage } from "../sandbox/protocol.ts";
 import type { _SandboxSlot, _SlotEnd, _SlotListener } from "../sandbox/sandbox_slot.ts";
 import { _stubsFor } from "../sandbox/stubs.ts";
 import { _isPlainJson, _PLAIN_JSON_BUDGET } from "../sandbox/value_codec.ts";
 import { _stageTimeout } from "../program/compile_outcome.ts";
-import type { _ToolRegistry } from "../tools/registry.ts";
+import type { _ToolSet } from "../tools/tool_set.ts";
 import type { Diagnostic, RunError, RunResult, ToolCallTrace } from "../types.ts";
 import { _CallAdmission, type _Helper } from "./call_admission.ts";
 import { _thrownText } from "./call_checks.ts";
@@ -35,7 +36,7 @@ export type { _Helper } from "./call_admission.ts";
 /** What the compiler hands the sandbox (see `src/program/compile.ts`). */
 export interface _RunnableProgram {
   js: string;
-  imports: { start: number; end: number; stub: string | null }[];
+  imports: _StubImport[];
   mapPosition(line: number, column: number): { line: number; column: number } | undefined;
 }
 
@@ -48,7 +49,7 @@ export type _GateResult =
 export interface _SessionOptions {
   slot: _SandboxSlot;
   program: _RunnableProgram;
-  registry: _ToolRegistry;
+  registry: _ToolSet;
   limits: Limits;
   helpers: Record<string, _Helper>;
   startedAt: number;

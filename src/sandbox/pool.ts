@@ -1,8 +1,10 @@
 /**
  * The sandbox processes of one tenant (a `CodeMode`, or one MCP session): runs of one tenant
  * share processes, runs of different tenants never do, so what a hostile program can disturb is
- * its own tenant's runs. Keeps a few Workers started and warm, so a run does not wait for one,
- * and closes what is idle.
+ * its own tenant's runs. Keeps Workers started and warm, so a run does not wait for one: at
+ * least `warm`, and as many as the tenant recently ran at once (up to `maxWarm`), since starting
+ * a Worker costs tens of milliseconds of CPU that a burst of runs would otherwise wait for. What is
+ * idle for `idleMs` is closed.
  *
  * @module
  */
@@ -18,8 +20,10 @@ export interface _PoolOptions {
   slots: number;
   /** Heap limit of a program in megabytes, for the Workers kept warm. */
   memoryMb: number;
-  /** Workers kept started and warm. */
+  /** Workers kept started and warm at least. */
   warm: number;
+  /** Workers kept warm at most, however many runs the tenant had at once. */
+  maxWarm: number;
   /** Milliseconds without a run after which warm Workers and empty processes are closed. */
   idleMs: number;
 }
@@ -30,6 +34,8 @@ export class _SandboxPool {
   #processes = new Set<_SandboxProcess>();
   #warm: _SandboxSlot[] = [];
   #taken = 0;
+  /** The most runs at once since the pool was last idle: how many Workers to keep warm. */
+  #peak = 0;
   #closed = false;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** Called once the pool has been idle for `idleMs` and closed what it kept. */
@@ -44,7 +50,8 @@ export class _SandboxPool {
     if (this.#closed) return;
     this.#warm = this.#warm.filter((s) => s.spare);
     try {
-      while (this.#warm.length < this.#options.warm) {
+      const want = Math.max(this.#options.warm, Math.min(this.#peak, this.#options.maxWarm));
+      while (this.#warm.length < want) {
         const slot = this.#open(this.#options.memoryMb);
         this.#warm.push(slot);
       }
@@ -94,6 +101,7 @@ export class _SandboxPool {
     const slot = i >= 0 ? this.#warm.splice(i, 1)[0] : this.#open(memoryMb);
     slot.taken = true;
     this.#taken++;
+    this.#peak = Math.max(this.#peak, this.#taken);
     this.warm();
     try {
       if (signal) {
@@ -133,6 +141,7 @@ export class _SandboxPool {
     if (this.#taken > 0) return;
     for (const p of this.#processes) p.kill();
     this.#warm = [];
+    this.#peak = 0;
     this.onIdle();
   }
 

@@ -28,6 +28,8 @@
  * @module
  */
 
+import type { _StubImport } from "../program/program_shapes.ts";
+
 /** Wire constants, shared with the serialised sandbox code (which receives them as an argument). */
 export const _WIRE = Object.freeze({
   /** The four bytes that open every child → host chunk. */
@@ -108,7 +110,7 @@ export interface _StubModule {
 export interface _RunMessage {
   t: "run";
   js: string;
-  imports: { start: number; end: number; stub: string | null }[];
+  imports: _StubImport[];
   stubs: _StubModule[];
   tools: string[];
   maxOutputChars: number;

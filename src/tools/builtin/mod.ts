@@ -7,7 +7,7 @@
  */
 
 import type { Tool } from "../../types.ts";
-import { _ownSchema } from "../registry.ts";
+import { _ownSchema } from "../tool_set.ts";
 import { Root } from "../root.ts";
 import { bashTool } from "./bash.ts";
 import { editFileTool } from "./edit_file.ts";

@@ -1,30 +1,21 @@
 /**
- * The host's view of a tool set: definitions checked once, program names, and input validation.
+ * The host's view of a tool set, built once per `setTools`: the definitions checked and named
+ * (`tool_entries.ts`, the one naming rule), the program names and namespaces, and a validator
+ * per tool. Everything downstream — the description, the type check, the sandbox's globals and
+ * stub modules, call admission — takes names from it. Misuse throws when it is built.
  *
  * @module
  */
 
 import type { JsonSchema, Tool } from "../types.ts";
 import { _nestedDeeperThan } from "./json_depth.ts";
-import { _programName } from "./names.ts";
+import { _toolEntries, type _ToolEntry } from "./tool_entries.ts";
 import {
   _loadedSchemaCompiler,
   _loadSchemaCompiler,
   type _SchemaCompiler,
   type _Validator,
 } from "./schema_compiler.ts";
-
-/** Names the sandbox runtime defines itself; a tool may not take them. */
-export const _RESERVED_NAMES: ReadonlySet<string> = new Set([
-  "print",
-  "console",
-  "gatherLimited",
-  "searchTools",
-  "describeTool",
-  "__codemode__",
-  "__codemode_import__",
-  "globalThis",
-]);
 
 /** Arguments nested deeper than this are refused before any schema sees them. */
 export const INPUT_MAX_DEPTH = 100;
@@ -42,7 +33,7 @@ export function _ownSchema<T extends JsonSchema>(schema: T): T {
 }
 
 /**
- * The program-side name of each tool and a validator per tool.
+ * A checked tool set: its tools' program names and a validator per tool.
  *
  * Schemas are checked fail-closed (`schema_compiler.ts`): every common draft, `format`, linear
  * patterns. **When a schema is compiled:** a tool's schema is compiled when the tool set is built
@@ -52,15 +43,15 @@ export function _ownSchema<T extends JsonSchema>(schema: T): T {
  * compiled on first use. A registry built before the compiler was loaded compiles on first use
  * too, and a schema that fails then refuses every call to its tool (never lets input through).
  *
- * **Hot path:** {@linkcode _ToolRegistry.validate} is synchronous. It needs the compiler loaded:
- * a session awaits {@linkcode _ToolRegistry.ready} before it handles the first tool call of a run
- * (cheap and synchronous to test with {@linkcode _ToolRegistry.isReady}; a run that calls no tool
+ * **Hot path:** {@linkcode _ToolSet.validate} is synchronous. It needs the compiler loaded:
+ * a session awaits {@linkcode _ToolSet.ready} before it handles the first tool call of a run
+ * (cheap and synchronous to test with {@linkcode _ToolSet.isReady}; a run that calls no tool
  * never loads ajv).
  *
  * @example Validate a call
  * ```ts
- * import { _ToolRegistry } from "./registry.ts";
- * const registry = new _ToolRegistry([{
+ * import { _ToolSet } from "./tool_set.ts";
+ * const registry = new _ToolSet([{
  *   name: "add",
  *   description: "Add two numbers.",
  *   inputSchema: { type: "object", properties: { a: { type: "number" } }, required: ["a"] },
@@ -70,9 +61,11 @@ export function _ownSchema<T extends JsonSchema>(schema: T): T {
  * registry.validate("add", { a: "x" }); // '"a" must be number'
  * ```
  */
-export class _ToolRegistry {
-  /** The definitions, in the order given. */
+export class _ToolSet {
+  /** The definitions, in the order given (a frozen copy). */
   readonly tools: readonly Tool[];
+  /** Each tool's program name, namespace and member, in the order given. */
+  readonly entries: readonly _ToolEntry[];
   /** Program name (`read_file`, `memory.create_entities`) → tool. */
   readonly byProgramName: ReadonlyMap<string, Tool>;
   /** Program name → validator, or why its schema could not be compiled. */
@@ -86,35 +79,10 @@ export class _ToolRegistry {
    * the schema compiler loaded) a tool's `inputSchema` cannot be compiled.
    */
   constructor(tools: Iterable<Tool>) {
-    const list = [...tools];
+    const list = Object.freeze([...tools]);
+    this.entries = _toolEntries(list);
     const byName = new Map<string, Tool>();
-    const topLevel = new Map<string, string>();
-    for (const [i, tool] of list.entries()) {
-      _checkDefinition(tool, i);
-      const programName = _programName(tool.name);
-      const clash = byName.get(programName);
-      if (clash) {
-        throw new TypeError(
-          `Tools "${clash.name}" and "${tool.name}" both become "${programName}" in programs: rename one`,
-        );
-      }
-      const dot = programName.indexOf(".");
-      const top = dot < 0 ? programName : programName.slice(0, dot);
-      const kind = dot < 0 ? "tool" : "namespace";
-      if (_RESERVED_NAMES.has(top)) {
-        throw new TypeError(
-          `Tool "${tool.name}" would take the name "${top}", which programs use for a built-in helper: rename it`,
-        );
-      }
-      const seen = topLevel.get(top);
-      if (seen !== undefined && (seen !== "namespace" || kind !== "namespace")) {
-        throw new TypeError(
-          `"${top}" is both a tool and a namespace (from "${tool.name}"): rename the tool or the server`,
-        );
-      }
-      topLevel.set(top, kind);
-      byName.set(programName, tool);
-    }
+    for (const entry of this.entries) byName.set(entry.path, entry.tool);
     const compiler = _loadedSchemaCompiler();
     if (compiler !== undefined) {
       for (const [programName, tool] of byName) {
@@ -128,10 +96,10 @@ export class _ToolRegistry {
 
   /** The program names of all tools, in definition order. */
   get programNames(): string[] {
-    return [...this.byProgramName.keys()];
+    return this.entries.map((e) => e.path);
   }
 
-  /** Whether {@linkcode _ToolRegistry.validate} can run now (the schema compiler is loaded). */
+  /** Whether {@linkcode _ToolSet.validate} can run now (the schema compiler is loaded). */
   get isReady(): boolean {
     return _loadedSchemaCompiler() !== undefined || this.#loadError !== undefined;
   }
@@ -188,33 +156,5 @@ function _compileFor(compiler: _SchemaCompiler, tool: Tool): _Validator {
         (error as Error).message
       }`,
     );
-  }
-}
-
-function _checkDefinition(tool: Tool, index: number): void {
-  const label = typeof tool?.name === "string" ? `Tool "${tool.name}"` : `Tool #${index}`;
-  if (typeof tool !== "object" || tool === null) {
-    throw new TypeError(`Tool #${index} is ${tool === null ? "null" : typeof tool}: pass objects`);
-  }
-  if (typeof tool.name !== "string" || tool.name.trim() === "") {
-    throw new TypeError(`${label} needs a non-empty string "name"`);
-  }
-  if (tool.name.split(".").length > 2) {
-    throw new TypeError(`${label}: a name may hold one dot ("namespace.tool"), not more`);
-  }
-  if (typeof tool.description !== "string") {
-    throw new TypeError(`${label} needs a string "description"`);
-  }
-  if (typeof tool.inputSchema !== "object" || tool.inputSchema === null) {
-    throw new TypeError(`${label} needs an "inputSchema" object (a JSON Schema)`);
-  }
-  if (
-    tool.outputSchema !== undefined &&
-    (typeof tool.outputSchema !== "object" || tool.outputSchema === null)
-  ) {
-    throw new TypeError(`${label}: "outputSchema" must be a JSON Schema object when given`);
-  }
-  if (typeof tool.execute !== "function") {
-    throw new TypeError(`${label} needs an "execute(input, context)" function`);
   }
 }

@@ -1,11 +1,15 @@
 /**
- * Program-side names of tools, grouped by namespace, with collisions refused.
+ * The one place that decides what a tool is called in programs: each definition checked, its
+ * program name (`names.ts`), its namespace, and every collision refused — two tools with one name,
+ * a tool named like a namespace, and a tool that would take a name the sandbox or JavaScript
+ * already gives programs (the helpers, the runtime's internals, the ES globals). The tool set
+ * (`tool_set.ts`), the description and the search all take their names from here.
  *
  * @module
  */
 
 import type { Tool } from "../types.ts";
-import { _programName } from "../tools/names.ts";
+import { _programName } from "./names.ts";
 
 /** One tool as the program sees it. */
 export interface _ToolEntry {
@@ -28,6 +32,14 @@ export const _HELPER_NAMES: readonly string[] = [
   "console",
 ];
 
+/** Globals the sandbox runtime defines for itself (and the global object's own names). */
+const INTERNAL_NAMES: readonly string[] = [
+  "__codemode__",
+  "__codemode_import__",
+  "globalThis",
+  "self",
+];
+
 /** ES2022 globals (lib.es2022): a tool of the same name would not compile and would shadow them. */
 const ES_GLOBALS = new Set(
   ("AggregateError Array ArrayBuffer Atomics BigInt BigInt64Array BigUint64Array Boolean DataView " +
@@ -39,19 +51,23 @@ const ES_GLOBALS = new Set(
     .split(" "),
 );
 
-const cache = new WeakMap<readonly Tool[], { length: number; entries: _ToolEntry[] }>();
+const cache = new WeakMap<readonly Tool[], { tools: Tool[]; entries: _ToolEntry[] }>();
 
 /**
- * The program-side entries of `tools`, in order. Throws a TypeError naming both tools when two
- * tools end up with the same program name, when a tool's name equals a namespace, or when a tool
- * takes a helper's or a JavaScript global's name. Cached per array (rebuilt if its length changes).
+ * The program-side entries of `tools`, in order. Throws a TypeError naming the tool (and the
+ * other one) when a definition is malformed, when two tools end up with the same program name,
+ * when a tool's name equals a namespace, or when a tool takes a helper's, the runtime's or a
+ * JavaScript global's name. Cached per array, and checked element by element, so an array
+ * changed in place is never answered from the cache.
  */
 export function _toolEntries(tools: readonly Tool[]): _ToolEntry[] {
   if (!Array.isArray(tools)) {
     throw new TypeError(`Expected an array of tools, got ${typeof tools}: pass Tool[]`);
   }
   const hit = cache.get(tools);
-  if (hit && hit.length === tools.length) return hit.entries;
+  if (hit && hit.tools.length === tools.length && hit.tools.every((t, i) => t === tools[i])) {
+    return hit.entries;
+  }
   const entries: _ToolEntry[] = [];
   // global name → what holds it; a namespace may be shared by many tools.
   const globals = new Map<string, { namespace: boolean; label: string }>();
@@ -59,10 +75,11 @@ export function _toolEntries(tools: readonly Tool[]): _ToolEntry[] {
   for (const name of _HELPER_NAMES) {
     globals.set(name, { namespace: false, label: `the helper \`${name}\`` });
   }
+  for (const name of INTERNAL_NAMES) {
+    globals.set(name, { namespace: false, label: `\`${name}\`, which the sandbox defines` });
+  }
   for (const [i, tool] of tools.entries()) {
-    if (tool === null || typeof tool !== "object" || typeof tool.name !== "string") {
-      throw new TypeError(`Tool #${i} has no string \`name\`: give every tool a name`);
-    }
+    _checkDefinition(tool, i);
     const path = _programName(tool.name);
     const dot = path.indexOf(".");
     const namespace = dot < 0 ? null : path.slice(0, dot);
@@ -97,6 +114,35 @@ export function _toolEntries(tools: readonly Tool[]): _ToolEntry[] {
     paths.set(path, tool.name);
     entries.push({ tool, path, namespace, member });
   }
-  cache.set(tools, { length: tools.length, entries });
+  cache.set(tools, { tools: [...tools], entries });
   return entries;
+}
+
+/** Throws a TypeError naming the tool when its definition is not a usable tool. */
+export function _checkDefinition(tool: Tool, index: number): void {
+  const label = typeof tool?.name === "string" ? `Tool "${tool.name}"` : `Tool #${index}`;
+  if (typeof tool !== "object" || tool === null) {
+    throw new TypeError(`Tool #${index} is ${tool === null ? "null" : typeof tool}: pass objects`);
+  }
+  if (typeof tool.name !== "string" || tool.name.trim() === "") {
+    throw new TypeError(`${label} needs a non-empty string "name"`);
+  }
+  if (tool.name.split(".").length > 2) {
+    throw new TypeError(`${label}: a name may hold one dot ("namespace.tool"), not more`);
+  }
+  if (typeof tool.description !== "string") {
+    throw new TypeError(`${label} needs a string "description"`);
+  }
+  if (typeof tool.inputSchema !== "object" || tool.inputSchema === null) {
+    throw new TypeError(`${label} needs an "inputSchema" object (a JSON Schema)`);
+  }
+  if (
+    tool.outputSchema !== undefined &&
+    (typeof tool.outputSchema !== "object" || tool.outputSchema === null)
+  ) {
+    throw new TypeError(`${label}: "outputSchema" must be a JSON Schema object when given`);
+  }
+  if (typeof tool.execute !== "function") {
+    throw new TypeError(`${label} needs an "execute(input, context)" function`);
+  }
 }
