@@ -33,11 +33,7 @@
  * @module
  */
 
-// First, before anything loads TypeScript: the CLI's "run with -A" message.
-import "./src/cli/permission_guard.ts";
 import { _loadSchemaCompiler } from "./src/tools/schema_compiler.ts";
-// Then, for a command that compiles: a compiler process starts loading TypeScript meanwhile.
-import "./src/cli/compiler_prestart.ts";
 
 export {
   type CheckMode,
@@ -74,37 +70,11 @@ export {
   type ToolDeclarationsOptions,
   type ToolMatch,
 } from "./src/describe/mod.ts";
-export { builtinTools, type BuiltinToolsOptions } from "./src/tools/builtin/mod.ts";
-export {
-  connectMcpServers,
-  type ConnectOptions,
-  type McpServers,
-  type McpServerState,
-  type McpServerStatus,
-  type McpTool,
-} from "./src/mcp/servers.ts";
-export {
-  loadMcpConfig,
-  type LoadMcpConfigOptions,
-  type McpConfig,
-  type McpHttpServerConfig,
-  type McpServerConfig,
-  type McpStdioServerConfig,
-  parseMcpConfig,
-} from "./src/mcp/config.ts";
-export {
-  type CodeModeMcpServer,
-  type CodeModeServerOptions,
-  createCodeModeServer,
-  type JsonRpcMessage,
-  type McpServerTransport,
-  RUN_PROGRAM_TOOL,
-} from "./src/mcp/server.ts";
-export { RunLimit, type RunLimitOptions, type RunSlot } from "./src/mcp/run_limit.ts";
-export { type CliIo } from "./src/cli/cli_io.ts";
-export { main } from "./src/cli/main.ts";
-
 if (import.meta.main) {
+  // Run as a program, this module is the CLI, loaded only then: first the "run with -A" message
+  // and a compiler process that starts loading TypeScript while the CLI loads, then the CLI.
+  await import("./src/cli/permission_guard.ts");
+  await import("./src/cli/compiler_prestart.ts");
   const { main } = await import("./src/cli/main.ts");
   Deno.exitCode = await main(Deno.args);
 } else {

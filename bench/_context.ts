@@ -5,7 +5,8 @@
  * @module
  */
 
-import { builtinTools, CodeMode, type Tool } from "../mod.ts";
+import { CodeMode, type Tool } from "../mod.ts";
+import { builtinTools } from "../src/tools/mod.ts";
 import { expectOutput, REPO } from "./_measure.ts";
 import { bytes, met, type Table, times } from "./_report.ts";
 

@@ -12,7 +12,8 @@
  */
 import { generateText, isStepCount, type LanguageModel } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
-import { builtinTools, CodeMode } from "../mod.ts";
+import { CodeMode } from "../mod.ts";
+import { builtinTools } from "../src/tools/mod.ts";
 import { codeModeTool, RUN_PROGRAM_TOOL } from "../src/ai/mod.ts";
 
 await using codeMode = new CodeMode({

@@ -4,7 +4,8 @@
  *
  * Run: deno run -A examples/embed.ts
  */
-import { builtinTools, CodeMode, formatRunError, type Tool } from "../mod.ts";
+import { CodeMode, formatRunError, type Tool } from "../mod.ts";
+import { builtinTools } from "../src/tools/mod.ts";
 
 const weather: Tool = {
   name: "weather.current",

@@ -1,9 +1,11 @@
 /**
- * The one place codemode's version is written (the CLI's `--version`, the MCP server and client
- * info). Keep it equal to deno.json's "version".
+ * codemode's version, read from deno.json (its one definition, which JSR publishes): the CLI's
+ * `--version`, the MCP server's and client's info.
  *
  * @module
  */
 
+import config from "../deno.json" with { type: "json" };
+
 /** codemode's version. */
-export const VERSION = "0.1.0";
+export const VERSION: string = config.version;

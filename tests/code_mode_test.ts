@@ -567,7 +567,12 @@ Deno.test("new CodeMode() refuses bad tools and limits with TypeError / RangeErr
       TypeError,
       /JSON/,
     ],
-    ["the global object", () => new CodeMode({ tools: [tool("self", () => 1)] }), TypeError, /self/],
+    [
+      "the global object",
+      () => new CodeMode({ tools: [tool("self", () => 1)] }),
+      TypeError,
+      /self/,
+    ],
     [
       "a runtime internal",
       () => new CodeMode({ tools: [tool("__codemode__", () => 1)] }),

@@ -407,7 +407,8 @@ await stuck({});`,
     program: `print("before");\nawait give_nested_function({});`,
     expect: {
       kind: "tool",
-      messageIncludes: /give_nested_function: returned a value that cannot be sent.*could not be cloned/,
+      messageIncludes:
+        /give_nested_function: returned a value that cannot be sent.*could not be cloned/,
       outputIncludes: "before",
     },
   },

@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { builtinTools, CodeMode } from "../mod.ts";
+import { CodeMode } from "../mod.ts";
+import { builtinTools } from "../src/tools/mod.ts";
 import type { CliIo } from "../src/cli/cli_io.ts";
 import { main } from "../src/cli/main.ts";
 import { _cleanText, _escapeForTerminal } from "../src/run/run_errors.ts";

@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { builtinTools, CodeMode, searchTools, type Tool } from "../mod.ts";
+import { CodeMode, searchTools, type Tool } from "../mod.ts";
+import { builtinTools } from "../src/tools/mod.ts";
 import { compileGlob, GLOB_MAX_BRACE_DEPTH, GLOB_MAX_CHARS } from "../src/tools/glob.ts";
 import { htmlToText } from "../src/tools/html_text.ts";
 import { _splitCase, _tokenize } from "../src/describe/tokenize.ts";

@@ -189,7 +189,8 @@ Deno.test("serve --max-runs 3: 12 concurrent runs all succeed, never more than 3
           c.callTool({
             name: "run_program",
             arguments: {
-              program: `const r = JSON.parse(await fixture.hold({ ms: 600 }) as string);\nprint(${i}, r.held);`,
+              program:
+                `const r = JSON.parse(await fixture.hold({ ms: 600 }) as string);\nprint(${i}, r.held);`,
             },
           }) as Promise<CallToolResult>),
       );

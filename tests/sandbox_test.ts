@@ -9,7 +9,7 @@ import v8 from "node:v8";
 import { _ChunkReader, _RecordStream } from "../src/sandbox/chunk_reader.ts";
 import { _SandboxPool } from "../src/sandbox/pool.ts";
 import { _childMessage, _jsonDeeperThan, _WIRE } from "../src/sandbox/protocol.ts";
-import { _SandboxProcess, _sandboxCommand } from "../src/sandbox/sandbox_process.ts";
+import { _sandboxCommand, _SandboxProcess } from "../src/sandbox/sandbox_process.ts";
 import type { _SandboxSlot, _SlotEnd } from "../src/sandbox/sandbox_slot.ts";
 import { _isPlainJson } from "../src/sandbox/value_codec.ts";
 import { processAlive as alive, workerThreads } from "./_fixtures/sandbox_watch.ts";
@@ -55,7 +55,11 @@ const TOKEN = crypto.getRandomValues(new Uint8Array(_WIRE.tokenBytes));
 const WRONG = TOKEN.map((b, i) => i === 7 ? b ^ 0xff : b);
 
 Deno.test("_sandboxCommand() starts deno with no permissions, no prompt, no remote or npm imports", () => {
-  const { cmd, args } = _sandboxCommand({ denoPath: "/opt/deno/bin/deno", slots: 8, memoryMb: 128 });
+  const { cmd, args } = _sandboxCommand({
+    denoPath: "/opt/deno/bin/deno",
+    slots: 8,
+    memoryMb: 128,
+  });
   const all = [cmd, ...args];
   assert.deepEqual(all.filter((a) => /^--allow|^-A$|^--unsafely/.test(a)), []);
   for (const flag of ["--no-prompt", "--no-remote", "--no-npm", "--no-config", "--no-lock"]) {
@@ -70,7 +74,11 @@ Deno.test("_sandboxCommand() starts deno with no permissions, no prompt, no remo
   if (cmd !== "/opt/deno/bin/deno") {
     // Linux with prlimit: an OS cap on data (heaps, ArrayBuffer, wasm) for the whole process.
     assert.match(cmd, /prlimit$/);
-    assert.match(args[0], /^--data=\d+:\d+$/, "a soft limit that follows the Workers, a hard one for all");
+    assert.match(
+      args[0],
+      /^--data=\d+:\d+$/,
+      "a soft limit that follows the Workers, a hard one for all",
+    );
     assert.equal(denoAt, 2);
   }
 });
@@ -187,7 +195,12 @@ Deno.test("_childMessage admits the runtime's message shapes with exactly their 
     [{ t: "end", ok: false, cut: 0, error: { message: "m", extra: 1 } }, null],
     [{ t: "out", s: 5 }, null],
     [{ t: "call", id: 3, tool: "echo", a: "{}" }, { t: "call", id: 3, tool: "echo", a: "{}" }],
-    [{ t: "call", id: 3, tool: "echo", v: new Map() }, { t: "call", id: 3, tool: "echo", v: new Map() }],
+    [{ t: "call", id: 3, tool: "echo", v: new Map() }, {
+      t: "call",
+      id: 3,
+      tool: "echo",
+      v: new Map(),
+    }],
     [{ t: "call", id: 3, tool: "echo", a: "{}", v: 1 }, null],
     [{ t: "call", id: 1.5, tool: "echo", a: "{}" }, null],
     [{ t: "call", id: 2, tool: "echo", a: {} }, null],
@@ -293,7 +306,10 @@ Deno.test("_SandboxPool keeps Workers warm in one shared, permission-less proces
     assert.equal(Deno.realPathSync(`/proc/${pid}/cwd`), "/", "the sandbox starts in /");
     // Two runs at once, each in its own Worker of the same process, each with its own globals.
     const [ra, rb] = await Promise.all([
-      runRaw(a, `globalThis.mine = "a"; await new Promise((r) => setTimeout(r, 50)); print(globalThis.mine);`),
+      runRaw(
+        a,
+        `globalThis.mine = "a"; await new Promise((r) => setTimeout(r, 50)); print(globalThis.mine);`,
+      ),
       runRaw(b, `print(typeof globalThis.mine);`),
     ]);
     assert.deepEqual([ra.out, rb.out], ["a\n", "undefined\n"]);
@@ -350,7 +366,10 @@ Deno.test("a slot is reused only after its Worker is gone; a stopped Worker that
     while (!process.draining) await new Promise((r) => setTimeout(r, 20));
     assert.equal(process.openSlot(64), undefined, "a draining process opens no slot");
     assert.ok(workerThreads(process.pid) >= 1);
-    const done = await runRaw(neighbour, `await new Promise((r) => setTimeout(r, 50)); print("neighbour")`);
+    const done = await runRaw(
+      neighbour,
+      `await new Promise((r) => setTimeout(r, 50)); print("neighbour")`,
+    );
     assert.equal(done.out, "neighbour\n");
     // With its last run over, the draining process ends.
     await process.exited;
@@ -377,7 +396,9 @@ Deno.test("a stopped run's unread results never reach the next run in its slot",
       maxArgumentBytes: 1000,
     });
     // Answers to calls it never made, left in its ring when it is stopped.
-    for (let id = 1; id <= 5; id++) slot.sendResult(`{"t":"res","id":${id},"ok":true,"v":"secret"}`);
+    for (let id = 1; id <= 5; id++) {
+      slot.sendResult(`{"t":"res","id":${id},"ok":true,"v":"secret"}`);
+    }
     slot.stop();
     await ended.promise;
     while (process.busySlots > 0) await new Promise((r) => setTimeout(r, 10));
@@ -416,7 +437,9 @@ Deno.test("a sandbox process whose host closes its stdin exits by itself", async
   const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
   try {
     const writer = child.stdin.getWriter();
-    const init = encoder.encode(JSON.stringify({ t: "init", token: [...TOKEN], slots: 1, worker: "" }));
+    const init = encoder.encode(
+      JSON.stringify({ t: "init", token: [...TOKEN], slots: 1, worker: "" }),
+    );
     const frame = new Uint8Array(_WIRE.frameHeaderBytes + init.length);
     new DataView(frame.buffer).setUint32(0, init.length);
     new DataView(frame.buffer).setUint16(4, _WIRE.controlSlot);

@@ -8,7 +8,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { builtinTools, CodeMode, connectMcpServers, type Tool } from "../mod.ts";
+import { CodeMode, type Tool } from "../mod.ts";
+import { builtinTools } from "../src/tools/mod.ts";
+import { connectMcpServers } from "../src/mcp/mod.ts";
 import { _ToolSet, INPUT_MAX_DEPTH } from "../src/tools/tool_set.ts";
 import { _loadSchemaCompiler, SCHEMA_MAX_DEPTH } from "../src/tools/schema_compiler.ts";
 import { okOutput } from "./_fixtures/sandbox_watch.ts";

@@ -7,8 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { resolve } from "node:path";
 import { type CheckMode, CodeMode } from "../code_mode.ts";
-import { connectMcpServers, type McpServers } from "../mcp/servers.ts";
-import { loadMcpConfig } from "../mcp/config.ts";
+import type { McpServers } from "../mcp/servers.ts";
 import { builtinTools } from "../tools/builtin/mod.ts";
 import type { Tool } from "../types.ts";
 import { _UsageError, type CliIo } from "./cli_io.ts";
@@ -123,11 +122,14 @@ export async function _openSession(
   if (typeof values.mcp === "string") {
     let config;
     try {
+      // The MCP client (the SDK, ajv, zod) loads only for a command given --mcp.
+      const { loadMcpConfig } = await import("../mcp/config.ts");
       config = await loadMcpConfig(resolve(io.cwd, values.mcp));
     } catch (err) {
       throw new _UsageError(`--mcp ${values.mcp}: ${(err as Error).message}`);
     }
     try {
+      const { connectMcpServers } = await import("../mcp/servers.ts");
       mcp = await connectMcpServers(config);
     } catch (err) {
       throw new _UsageError(`--mcp ${values.mcp}: ${(err as Error).message}`);

@@ -4,12 +4,8 @@
  * @module
  */
 
-import { _checkCommand } from "./check_command.ts";
 import { _processIo, _safeIo, _UsageError, type CliIo } from "./cli_io.ts";
 import { _missingPermissions } from "./permission_guard.ts";
-import { _describeCommand, _toolsCommand } from "./describe_command.ts";
-import { _runCommand } from "./run_command.ts";
-import { _serveCommand } from "./serve_command.ts";
 import { VERSION } from "../version.ts";
 
 /** The version printed by `codemode --version`. */
@@ -35,12 +31,15 @@ Examples:
   codemode serve --mcp mcp.json
 `;
 
-const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
-  run: _runCommand,
-  check: _checkCommand,
-  describe: _describeCommand,
-  serve: _serveCommand,
-  tools: _toolsCommand,
+type _Command = (args: string[], io: CliIo) => Promise<number>;
+
+/** Each command's module, loaded only when the command runs (a `run` loads no MCP server). */
+const COMMANDS: Record<string, () => Promise<_Command>> = {
+  run: async () => (await import("./run_command.ts"))._runCommand,
+  check: async () => (await import("./check_command.ts"))._checkCommand,
+  describe: async () => (await import("./describe_command.ts"))._describeCommand,
+  serve: async () => (await import("./serve_command.ts"))._serveCommand,
+  tools: async () => (await import("./describe_command.ts"))._toolsCommand,
 };
 
 /**
@@ -48,7 +47,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
  *
  * @example Run the CLI in-process
  * ```ts
- * import { main } from "@codemode/cli";
+ * import { main } from "@codemode/cli/cli";
  * const code = await main(["check", "program.ts"]);
  * ```
  */
@@ -69,8 +68,8 @@ export async function main(args: string[], io: CliIo = _processIo()): Promise<nu
     io.stdout(`codemode ${VERSION}\n`);
     return 0;
   }
-  const run = COMMANDS[command];
-  if (run === undefined) {
+  const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (load === undefined) {
     io.stderr(
       `codemode: unknown command "${command}"; use one of: ${Object.keys(COMMANDS).join(", ")}\n`,
     );
@@ -82,7 +81,7 @@ export async function main(args: string[], io: CliIo = _processIo()): Promise<nu
     return 2;
   }
   try {
-    return await run(rest, io);
+    return await (await load())(rest, io);
   } catch (err) {
     if (err instanceof _UsageError) {
       io.stderr(

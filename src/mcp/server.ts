@@ -70,7 +70,8 @@ export interface McpServerTransport {
  *
  * @example Connect over stdio
  * ```ts ignore
- * import { CodeMode, createCodeModeServer, type CodeModeMcpServer } from "@codemode/cli";
+ * import { CodeMode } from "@codemode/cli";
+ * import { createCodeModeServer, type CodeModeMcpServer } from "@codemode/cli/mcp-server";
  * import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
  * await using server: CodeModeMcpServer = createCodeModeServer(new CodeMode());
  * await server.connect(new StdioServerTransport());
@@ -93,7 +94,9 @@ export interface CodeModeMcpServer extends AsyncDisposable {
  *
  * @example Re-describe when MCP servers change their tools
  * ```ts ignore
- * import { connectMcpServers, CodeMode, createCodeModeServer } from "@codemode/cli";
+ * import { CodeMode } from "@codemode/cli";
+ * import { connectMcpServers } from "@codemode/cli/mcp";
+ * import { createCodeModeServer } from "@codemode/cli/mcp-server";
  * const mcp = await connectMcpServers({ mcpServers: {} });
  * const codeMode = new CodeMode({ tools: mcp.tools });
  * const server = createCodeModeServer(codeMode, {
@@ -185,7 +188,8 @@ interface _Connection {
  *
  * @example Serve a CodeMode over stdio
  * ```ts ignore
- * import { CodeMode, createCodeModeServer } from "@codemode/cli";
+ * import { CodeMode } from "@codemode/cli";
+ * import { createCodeModeServer } from "@codemode/cli/mcp-server";
  * import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
  *
  * const codeMode = new CodeMode({ tools: [] });

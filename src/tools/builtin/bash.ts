@@ -15,7 +15,7 @@ import {
   _runContained,
   PIPE_GRACE_MS,
 } from "./_bash_process.ts";
-import $, { KillController } from "dax";
+import type { KillController } from "dax";
 import type { Tool, ToolContext } from "../../types.ts";
 import type { Root } from "../root.ts";
 import { _field, _integer } from "./_input.ts";
@@ -134,7 +134,9 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
         `pass the directory that contains it`,
     );
   }
-  const killer = new KillController();
+  // dax loads with the first call (~150 ms): a run that calls no bash never loads it.
+  const dax = await _dax();
+  const killer = new dax.KillController();
   const kill = new AbortController();
   let timedOut = false;
   let truncated = false;
@@ -197,6 +199,13 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
   };
 }
 
+let _daxModule: Promise<typeof import("dax")> | undefined;
+
+/** dax, loaded once, on first use. */
+function _dax(): Promise<typeof import("dax")> {
+  return _daxModule ??= import("dax");
+}
+
 /**
  * Runs the command line with dax in the host itself (no helper process could start), its
  * processes marked with `run.marker`; `killer` kills dax's direct children.
@@ -213,6 +222,7 @@ async function _runInHost(
   stopped: AbortSignal,
 ): Promise<_ContainedRun> {
   try {
+    const { default: $ } = await _dax();
     const running = Promise.resolve(
       $.raw`${command}`
         .cwd(run.cwd)
