@@ -10,7 +10,10 @@ for (const f of files) {
       const end = sf.getLineAndCharacterOfPosition(n.end).line;
       const lines = end - start + 1;
       if (lines > 100) {
-        const name = (n as ts.FunctionDeclaration).name?.getText() ?? (ts.isMethodDeclaration(n) || ts.isConstructorDeclaration(n) ? (n as any).name?.getText?.() ?? "constructor" : "(anon)");
+        const name = (n as ts.FunctionDeclaration).name?.getText() ??
+          (ts.isMethodDeclaration(n) || ts.isConstructorDeclaration(n)
+            ? (n as any).name?.getText?.() ?? "constructor"
+            : "(anon)");
         console.log(`${lines}\t${f}:${start + 1}\t${name}`);
       }
     }

@@ -16,7 +16,7 @@ import { searchTools } from "./describe/search_tools.ts";
 import { toolDeclarations } from "./describe/tool_declarations.ts";
 import { _resolveLimits, type Limits } from "./limits.ts";
 import { ProgramCompiler } from "./program/compile.ts";
-import { type CheckMode, _checkMode } from "./program/program_shapes.ts";
+import { _checkMode, type CheckMode } from "./program/program_shapes.ts";
 import { _failedResult } from "./run/run_result.ts";
 import { type _GateResult, _runSession } from "./run/run_session.ts";
 import { _SandboxPool } from "./sandbox/pool.ts";
@@ -60,6 +60,13 @@ export interface CodeModeOptions {
    * @default {2}
    */
   poolSize?: number;
+  /**
+   * After a burst of runs at once, Workers kept warm at most: the pool grows to the burst's size
+   * (up to this), so the next burst starts at once, and shrinks once idle for 30 s. Starting a
+   * Worker costs ~40–60 ms of CPU; each warm one holds ~10 MB.
+   * @default {8}
+   */
+  burstPoolSize?: number;
   /**
    * Runs one sandbox process hosts at once, each in its own Worker. Runs share processes only
    * within a tenant (see {@linkcode RunOptions.tenant}).
@@ -193,6 +200,7 @@ export class CodeMode implements AsyncDisposable {
   #limits: Limits;
   #check: CheckMode;
   #poolSize: number;
+  #burstPoolSize: number;
   #runsPerProcess: number;
   #denoPath: string | undefined;
   #describeThreshold: number;
@@ -219,6 +227,11 @@ export class CodeMode implements AsyncDisposable {
       throw new RangeError(`poolSize must be a non-negative integer, got ${String(poolSize)}`);
     }
     this.#poolSize = poolSize;
+    const burst = options.burstPoolSize ?? 8;
+    if (!Number.isInteger(burst) || burst < 0) {
+      throw new RangeError(`burstPoolSize must be a non-negative integer, got ${String(burst)}`);
+    }
+    this.#burstPoolSize = Math.max(burst, poolSize);
     const runsPerProcess = options.runsPerProcess ?? 16;
     if (!Number.isInteger(runsPerProcess) || runsPerProcess < 1 || runsPerProcess > 256) {
       throw new RangeError(
@@ -439,7 +452,7 @@ export class CodeMode implements AsyncDisposable {
         slots: this.#runsPerProcess,
         memoryMb: this.#limits.memoryMb,
         warm: this.#poolSize,
-        maxWarm: Math.max(this.#poolSize, 2 * this.#runsPerProcess),
+        maxWarm: this.#burstPoolSize,
         idleMs: IDLE_MS,
       });
       const created = pool;
@@ -492,4 +505,3 @@ export class CodeMode implements AsyncDisposable {
     return this.close();
   }
 }
-

@@ -41,7 +41,7 @@ function expected(i: number): string {
 
 Deno.test(`${RUNS} programs at once all finish with their own output`, async () => {
   const rssBefore = Deno.memoryUsage().rss;
-  const codeMode = new CodeMode({ tools: [tag], poolSize: POOL_SIZE });
+  const codeMode = new CodeMode({ tools: [tag], poolSize: POOL_SIZE, burstPoolSize: POOL_SIZE });
   try {
     codeMode.warmUp();
     const streamed: string[] = Array.from({ length: RUNS }, () => "");

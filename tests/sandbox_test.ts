@@ -274,6 +274,7 @@ function runRaw(slot: _SandboxSlot, js: string): Promise<{ out: string; end?: _S
     tools: [],
     maxOutputChars: 10_000,
     maxArgumentBytes: 10_000,
+    memoryMb: 64,
   });
   return promise;
 }
@@ -360,6 +361,7 @@ Deno.test("a slot is reused only after its Worker is gone; a stopped Worker that
       tools: [],
       maxOutputChars: 1000,
       maxArgumentBytes: 1000,
+      memoryMb: 64,
     });
     assert.equal((await ended.promise).why, "stopped");
     // Its thread is still there, so the process takes no new run, yet the neighbour finishes.
@@ -394,6 +396,7 @@ Deno.test("a stopped run's unread results never reach the next run in its slot",
       tools: [],
       maxOutputChars: 1000,
       maxArgumentBytes: 1000,
+      memoryMb: 64,
     });
     // Answers to calls it never made, left in its ring when it is stopped.
     for (let id = 1; id <= 5; id++) {

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type CheckMode, _checkMode } from "./program_shapes.ts";
+import { _checkMode, type CheckMode } from "./program_shapes.ts";
 import { _CompilerPool, type _Job } from "./compiler_pool.ts";
 import {
   _lost,

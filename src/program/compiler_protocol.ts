@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CheckMode, _StubImport } from "./program_shapes.ts";
+import type { _StubImport, CheckMode } from "./program_shapes.ts";
 import type { Diagnostic } from "../types.ts";
 
 /**

@@ -259,6 +259,7 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     tools: [...programNames],
     maxOutputChars: limits.maxOutputChars,
     maxArgumentBytes: limits.maxArgumentBytes,
+    memoryMb: limits.memoryMb,
   };
   slot.start({
     message(m, bytes) {
@@ -288,4 +289,3 @@ export function _runSession(o: _SessionOptions): Promise<RunResult> {
     }));
   }
 }
-

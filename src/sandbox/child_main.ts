@@ -173,7 +173,9 @@ export function _childMain(
   router.onerror = (e: ErrorEvent) => {
     e.preventDefault();
     try {
-      Deno.stderr.writeSync(encoder.encode(`\ncodemode-sandbox: the router failed: ${e.message}\n`));
+      Deno.stderr.writeSync(
+        encoder.encode(`\ncodemode-sandbox: the router failed: ${e.message}\n`),
+      );
     } finally {
       Deno.exit(70);
     }

@@ -1,7 +1,7 @@
 /**
  * The source of a sandbox process, built once from its serialised functions: the main module
  * (`_childMain`, with the router `_childRouter` inside it as a `data:` URL) goes on the command
- * line; the program Worker's module (`_workerChannel`, `_workerRuntime` and its parts) is sent
+ * line; the program Worker's module (the channel's halves, `_workerRuntime` and its parts) is sent
  * in the host's first frame, so the command line stays short.
  *
  * @module
@@ -12,8 +12,10 @@ import { _childRouter } from "./child_router.ts";
 import { _WIRE } from "./protocol.ts";
 import { _isPlainJson } from "./value_codec.ts";
 import { _makeCalls } from "./worker_calls.ts";
-import { _workerChannel } from "./worker_channel.ts";
+import { _makeErrors } from "./worker_errors.ts";
+import { _takeBytes, _workerInbox, _workerOutbox } from "./worker_channel.ts";
 import { _makeGatherLimited } from "./worker_gather.ts";
+import { _guardBuffers } from "./worker_buffers.ts";
 import { _lockDown } from "./worker_lockdown.ts";
 import { _makeOutput } from "./worker_output.ts";
 import { _workerRuntime } from "./worker_runtime.ts";
@@ -59,16 +61,18 @@ import { parentPort, workerData } from "node:worker_threads";
 parentPort.on("message", () => {});
 const wire = ${wire};
 const exit = Deno.exit.bind(Deno, 0);
-const channel = (${_workerChannel})(wire, workerData, {
-  serialize: v8.serialize.bind(v8),
-  deserialize: v8.deserialize.bind(v8),
-});
+const codec = { serialize: v8.serialize.bind(v8), deserialize: v8.deserialize.bind(v8) };
+const bytes = (${_takeBytes})();
+const outbox = (${_workerOutbox})(wire, workerData, codec, bytes);
+const channel = { ...outbox, ...(${_workerInbox})(wire, workerData, codec, bytes, outbox.send) };
 (${_workerRuntime})(wire, channel, {
   makeOutput: ${_makeOutput},
   makeCalls: ${_makeCalls},
+  makeErrors: ${_makeErrors},
   makeTimers: ${_makeTimers},
   makeGatherLimited: ${_makeGatherLimited},
   lockDown: ${_lockDown},
+  guardBuffers: ${_guardBuffers},
   isPlainJson: ${_isPlainJson},
 }, exit);
 `;

@@ -44,8 +44,7 @@ function _load(): _Prlimit | null {
     try {
       const lib = Deno.dlopen(name, symbols);
       _libc = {
-        prlimit64: (pid, resource, limits) =>
-          lib.symbols.prlimit64(pid, resource, limits, null),
+        prlimit64: (pid, resource, limits) => lib.symbols.prlimit64(pid, resource, limits, null),
       };
       return _libc;
     } catch {

@@ -67,11 +67,13 @@ export class _SandboxPool {
       const slot = p.openSlot(memoryMb);
       if (slot) return slot;
     }
-    const process = new _SandboxProcess({
-      denoPath: this.#options.denoPath,
-      slots: this.#options.slots,
-      memoryMb: Math.max(memoryMb, this.#options.memoryMb),
-    } satisfies _SandboxSpawnOptions);
+    const process = new _SandboxProcess(
+      {
+        denoPath: this.#options.denoPath,
+        slots: this.#options.slots,
+        memoryMb: Math.max(memoryMb, this.#options.memoryMb),
+      } satisfies _SandboxSpawnOptions,
+    );
     this.#processes.add(process);
     process.onChange = () => this.#changed(process);
     process.exited.then(() => {

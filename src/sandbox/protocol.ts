@@ -74,6 +74,8 @@ export const _WIRE = Object.freeze({
   kindClone: 1,
   /** Record kind flag: more parts of this body follow. */
   kindMore: 2,
+  /** Heap a program's Worker gets on top of the program's `memoryMb`, for the runtime itself. */
+  runtimeHeapMb: 16,
   /** Characters printed past the output limit after which a program counts as a flood. */
   floodChars: 4_000_000,
   /** Longest text of an error the host keeps from the sandbox. */
@@ -115,6 +117,8 @@ export interface _RunMessage {
   tools: string[];
   maxOutputChars: number;
   maxArgumentBytes: number;
+  /** The run's memory limit: its buffers and wasm memory are counted against it too. */
+  memoryMb: number;
 }
 
 /** One tool call's answer. */
@@ -194,7 +198,9 @@ export function _childMessage(value: unknown): _ChildMessage | null {
       if (typeof m.id !== "number" || !Number.isSafeInteger(m.id) || typeof m.tool !== "string") {
         return null;
       }
-      if (typeof m.a === "string" && !("v" in m)) return { t: "call", id: m.id, tool: m.tool, a: m.a };
+      if (typeof m.a === "string" && !("v" in m)) {
+        return { t: "call", id: m.id, tool: m.tool, a: m.a };
+      }
       if ("v" in m && !("a" in m)) return { t: "call", id: m.id, tool: m.tool, v: m.v };
       return null;
     }

@@ -55,7 +55,7 @@ export function _sandboxCommand(options: _SandboxSpawnOptions): { cmd: string; a
     // V8's heap flag caps every isolate of the process, Workers' own limits included: it is set
     // to a program's limit, which each Worker then gets (`resourceLimits`).
     `--v8-flags=--max-old-space-size=${
-      options.memoryMb + RUNTIME_HEAP_MB
+      options.memoryMb + _WIRE.runtimeHeapMb
     },--disallow-code-generation-from-strings`,
     _childModuleUrl(),
   ];
@@ -72,9 +72,6 @@ export function _sandboxCommand(options: _SandboxSpawnOptions): { cmd: string; a
 const DATA_SPARE_WORKERS = 2;
 /** How long the data limit waits before it comes down after Workers ended. */
 const DATA_LOWER_AFTER_MS = 2_000;
-
-/** Heap the runtime itself uses in a program's Worker, on top of the program's `memoryMb`. */
-const RUNTIME_HEAP_MB = 16;
 
 /** Bytes from ended slots after which the process is ended (their Worker would not stop). */
 const MAX_ORPHAN_BYTES = 4 * 1024 * 1024;
@@ -215,7 +212,7 @@ export class _SandboxProcess {
     });
     this.#slots[index] = slot;
     this.#fitDataLimit();
-    this.#control({ t: "spawn", slot: index, memoryMb: memoryMb + RUNTIME_HEAP_MB });
+    this.#control({ t: "spawn", slot: index, memoryMb: memoryMb + _WIRE.runtimeHeapMb });
     return slot;
   }
 
@@ -314,7 +311,9 @@ export class _SandboxProcess {
   async #read(token: Uint8Array, ready: () => void): Promise<void> {
     const chunks = new _ChunkReader(token);
     const onStray = (bytes: Uint8Array) => {
-      this.#stderr = (this.#stderr + this.#stderrDecoder.decode(bytes, { stream: true })).slice(-8192);
+      this.#stderr = (this.#stderr + this.#stderrDecoder.decode(bytes, { stream: true })).slice(
+        -8192,
+      );
     };
     const onChunk = (slot: number, payload: Uint8Array) => {
       if (slot === _WIRE.controlSlot) this.#onControl(payload, ready);
@@ -397,7 +396,9 @@ export class _SandboxProcess {
 
   /** Whether the thread of a Worker is gone (Linux: `/proc`; elsewhere it cannot be told). */
   async #threadGone(thread: number | undefined): Promise<boolean> {
-    if (thread === undefined || Deno.build.os !== "linux" || this.#status) return this.#status !== null;
+    if (thread === undefined || Deno.build.os !== "linux" || this.#status) {
+      return this.#status !== null;
+    }
     const name = `worker-${thread}`;
     try {
       for await (const task of Deno.readDir(`/proc/${this.pid}/task`)) {

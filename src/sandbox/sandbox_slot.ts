@@ -10,7 +10,13 @@
 
 import v8 from "node:v8";
 import { _RecordStream } from "./chunk_reader.ts";
-import { type _ChildMessage, _childMessage, type _HostMessage, _jsonDeeperThan, _WIRE } from "./protocol.ts";
+import {
+  type _ChildMessage,
+  _childMessage,
+  type _HostMessage,
+  _jsonDeeperThan,
+  _WIRE,
+} from "./protocol.ts";
 
 /** Nesting of the deepest JSON message the runtime sends (`end` with its `error` object). */
 const MAX_MESSAGE_DEPTH = 2;

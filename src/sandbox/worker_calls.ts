@@ -1,8 +1,7 @@
 /**
  * Tool calls as programs see them: every tool an async function (a frozen object per namespace),
- * its input sent to the host and its answer awaited, a failure thrown as a `ToolError` that names
- * the tool and, when uncaught, the line of the call. Also the program's errors (`ToolError`,
- * `ImportError`, `LimitError`) and how an error is reported to the host.
+ * its input sent to the host and its answer awaited, a failure thrown as a `ToolError`
+ * (`worker_errors.ts`) that names the tool and, when uncaught, the line of the call.
  *
  * Serialised with `Function.prototype.toString` into the program Worker's module (see
  * `child_source.ts`), so it must not refer to anything outside its own body.
@@ -11,6 +10,7 @@
  */
 
 import type { _WorkerChannel } from "./worker_channel.ts";
+import type { _Errors } from "./worker_errors.ts";
 
 /** An answer to one call, as the host sends it. */
 export interface _Outcome {
@@ -32,26 +32,16 @@ export interface _Calls {
   makeTools(names: string[]): Record<string, unknown>;
   /** Serves `import(x)` at run time: the tool modules, or a refusal. */
   dynamicImport(specifier: unknown, tools: Record<string, unknown>): Promise<unknown>;
-  /** The error a program failed with, in the shape the host reads (`_WireError`). */
-  wireError(err: unknown, clean: (stack: string | undefined) => string | undefined): Record<
-    string,
-    unknown
-  >;
-  /** An `ImportError` (the program imported something it may not). */
-  importError(message: string): Error;
-  /** A `LimitError` (the program hit a limit it can see, e.g. its output). */
-  limitError(message: string): Error;
 }
 
 /**
  * Returns the call machinery; `isPlain` tells values JSON carries unchanged (`_isPlainJson`),
- * `format` formats a thrown non-error, `ended` says whether the run is over, `onIdle` is called
- * when the last pending call settles.
+ * `ended` says whether the run is over, `onIdle` is called when the last pending call settles.
  */
 export function _makeCalls(
   channel: _WorkerChannel,
+  errors: _Errors,
   isPlain: (value: unknown) => boolean,
-  format: (values: unknown[]) => string,
   ended: () => boolean,
   onIdle: () => void,
   maxArgument: () => number,
@@ -61,30 +51,6 @@ export function _makeCalls(
   const pending = new Map<number, (outcome: _Outcome) => void>();
   let nextId = 1;
   const scope = globalThis as unknown as { dispatchEvent?(e: Event): boolean };
-
-  // Never assign `stack`: Deno then replaces the error with a plain one when it leaves import().
-  class ToolError extends Error {
-    tool: string;
-    site: Error;
-    constructor(tool: string, message: string, site: Error) {
-      super(message.startsWith(`${tool}:`) ? message : `${tool}: ${message}`);
-      this.name = "ToolError";
-      this.tool = tool;
-      this.site = site;
-    }
-  }
-  class ImportError extends Error {
-    constructor(message: string) {
-      super(message);
-      this.name = "ImportError";
-    }
-  }
-  class LimitError extends Error {
-    constructor(message: string) {
-      super(message);
-      this.name = "LimitError";
-    }
-  }
 
   // Where a failed call is reported: the first call of a synchronous stretch records its site at
   // once (a short stack trace, ~3 us here); the other calls of a burst (a `Promise.all` over many
@@ -101,7 +67,7 @@ export function _makeCalls(
   async function callTool(tool: string, input: unknown): Promise<unknown> {
     // Everything before the first await runs when the program calls: the call starts then.
     const site = channel.bursting() ? null : callSite();
-    if (ended()) throw new ToolError(tool, "the run has already ended", site ?? callSite());
+    if (ended()) throw errors.tool(tool, "the run has already ended", site ?? callSite());
     const value = input === undefined ? {} : input;
     const id = nextId++;
     let json: string | undefined;
@@ -111,7 +77,7 @@ export function _makeCalls(
     const bytes = json?.length;
     if (bytes !== undefined && bytes > maxArgument()) {
       // The host refuses it too; refused here, it does not cost a frame the host must read.
-      throw new ToolError(
+      throw errors.tool(
         tool,
         `arguments are ${bytes} bytes, over the ${maxArgument()}-byte limit; send less per call`,
         site ?? callSite(),
@@ -134,7 +100,7 @@ export function _makeCalls(
         pending.delete(id);
         const why = String((err as Error)?.message ?? err);
         reject(
-          new ToolError(
+          errors.tool(
             tool,
             err instanceof RangeError ? why : `arguments cannot be sent (${why}); pass data: ` +
               "objects, arrays, strings, numbers, booleans, Uint8Array, Date, Map, Set",
@@ -145,7 +111,7 @@ export function _makeCalls(
     });
     if (outcome.ok) return outcome.v;
     // Made after the await: its stack continues into the program's awaiting code.
-    throw new ToolError(tool, String(outcome.e), site ?? new ErrorCtor());
+    throw errors.tool(tool, String(outcome.e), site ?? new ErrorCtor());
   }
 
   function settle(m: _Outcome): void {
@@ -199,53 +165,14 @@ export function _makeCalls(
         );
       }
       return Promise.reject(
-        new ImportError(`"${s}" is not a tool; the tools are: ${Object.keys(tools).join(", ")}`),
+        errors.importError(`"${s}" is not a tool; the tools are: ${Object.keys(tools).join(", ")}`),
       );
     }
     return Promise.reject(
-      new ImportError(
+      errors.importError(
         `import("${s}") is not allowed: programs cannot load modules. Tools are already in scope as global functions; write plain TypeScript for the rest.`,
       ),
     );
-  }
-
-  function wireError(
-    err: unknown,
-    clean: (stack: string | undefined) => string | undefined,
-  ): Record<string, unknown> {
-    if (err instanceof ToolError) {
-      return {
-        name: err.name,
-        message: err.message,
-        stack: clean(err.site.stack),
-        tool: err.tool,
-        kind: "tool",
-      };
-    }
-    if (err instanceof ImportError) {
-      return { name: err.name, message: err.message, stack: clean(err.stack), kind: "import" };
-    }
-    if (err instanceof LimitError) {
-      return { name: err.name, message: err.message, kind: "limit" };
-    }
-    if (err instanceof Error) {
-      let stack: string | undefined;
-      let message: string;
-      let name = "Error";
-      try {
-        stack = clean(err.stack);
-        message = String(err.message);
-        name = String(err.name);
-      } catch {
-        message = "an error whose details could not be read";
-      }
-      return { name, message, stack };
-    }
-    try {
-      return { name: "Error", message: `Uncaught ${format([err])}` };
-    } catch {
-      return { name: "Error", message: "Uncaught a value that cannot be shown" };
-    }
   }
 
   return {
@@ -254,8 +181,5 @@ export function _makeCalls(
     pending: () => pending.size,
     makeTools,
     dynamicImport,
-    wireError,
-    importError: (message) => new ImportError(message),
-    limitError: (message) => new LimitError(message),
   };
 }

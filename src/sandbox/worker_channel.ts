@@ -3,12 +3,13 @@
  * process's stderr out, with no thread in between on the way out and only the router's blocking
  * read and an `Atomics.notify` on the way in.
  *
- * Serialised with `Function.prototype.toString` into the Worker's `data:` module (see
- * `child_source.ts`), so it must not refer to anything outside its own body. It runs before any
- * program code and takes everything it needs then: a bound `writeSync` on stderr (the lock-down
- * later replaces `Deno.stderr` with a refusal; stderr because Deno's stdout is line-buffered, so
- * a write there can come back half done, while a write to stderr is one `write(2)`), the `Atomics` functions, bound encoders and the
- * V8 serialiser, so a program that patches built-ins later cannot reach the raw streams or the
+ * Three functions serialised with `Function.prototype.toString` into the Worker's module (see
+ * `child_source.ts`), each self-contained: `_takeBytes` (typed-array operations), `_workerOutbox`
+ * (sending) and `_workerInbox` (receiving). They run before any program code and take everything
+ * they need then: a bound `writeSync` on stderr (the lock-down later replaces `Deno.stderr` with a
+ * refusal; stderr because Deno's stdout is line-buffered, so a write there can come back half
+ * done, while a write to stderr is one `write(2)`), the `Atomics` functions, bound encoders and
+ * the V8 serialiser, so a program that patches built-ins later cannot reach the raw streams or the
  * ring through them. Typed arrays are built from buffers and read through the original getters,
  * so a `Symbol.species` or getter hook never sees a chunk with the token.
  *
@@ -34,7 +35,7 @@ export interface _CloneCodec {
   deserialize(bytes: Uint8Array): unknown;
 }
 
-/** What `_workerChannel` gives the runtime. */
+/** What the channel's two halves (`_workerOutbox`, `_workerInbox`) give the runtime together. */
 export interface _WorkerChannel {
   /**
    * Sends one message as JSON. `urgent` messages are written before `send` returns, with
@@ -52,19 +53,28 @@ export interface _WorkerChannel {
   sendClone(message: unknown, urgent?: boolean, maxBytes?: number): void;
   /** Whether this synchronous stretch has already sent a non-urgent message (a burst is on). */
   bursting(): boolean;
-  /** Reads the slot's ring until the Worker ends; `onMessage` gets each decoded message. */
-  listen(onMessage: (message: unknown) => void): void;
+  /**
+   * Reads the slot's ring until the Worker ends; `onMessage` gets each decoded message, `onPing`
+   * runs at each of the watchdog's pings (twice a second).
+   */
+  listen(onMessage: (message: unknown) => void, onPing?: () => void): void;
 }
 
-/** Runs inside the Worker, before the runtime; returns the channel. */
-export function _workerChannel(
-  wire: typeof _WIRE,
-  init: _WorkerData,
-  codec: _CloneCodec,
-): _WorkerChannel {
+/** The typed-array operations the channel uses, taken before any program code can patch them. */
+export interface _Bytes {
+  len(a: Uint8Array): number;
+  view(a: Uint8Array, start: number, end?: number): Uint8Array;
+  copy(dst: Uint8Array, src: Uint8Array, at: number): void;
+}
+
+/**
+ * Runs inside the Worker first: the typed-array operations, read through the original getters
+ * and built from buffers, never with `subarray` (which asks `constructor[Symbol.species]`, a hook
+ * the program could plant to be handed a chunk with the token).
+ */
+export function _takeBytes(): _Bytes {
   const apply = Reflect.apply;
   const U8 = Uint8Array;
-  const I32 = Int32Array;
   const u8set = Uint8Array.prototype.set;
   const typedArray = Object.getPrototypeOf(Uint8Array.prototype);
   const getter = (name: string) => Object.getOwnPropertyDescriptor(typedArray, name)!.get!;
@@ -75,25 +85,31 @@ export function _workerChannel(
   const view = (a: Uint8Array, start: number, end = len(a)): Uint8Array =>
     new U8(apply(bufferGetter, a, []), apply(offsetGetter, a, []) + start, end - start);
   const copy = (dst: Uint8Array, src: Uint8Array, at: number) => apply(u8set, dst, [src, at]);
+  return { len, view, copy };
+}
+
+/** What `_workerOutbox` gives the channel: the sending half. */
+export type _Outbox = Omit<_WorkerChannel, "listen">;
+
+/** Runs inside the Worker: the sending half of the channel (records in chunks on stderr). */
+export function _workerOutbox(
+  wire: typeof _WIRE,
+  init: _WorkerData,
+  codec: _CloneCodec,
+  bytes: _Bytes,
+): _Outbox {
+  const { len, view, copy } = bytes;
+  const U8 = Uint8Array;
   const stringify = JSON.stringify;
-  const parse = JSON.parse;
   const serialize = codec.serialize;
-  const deserialize = codec.deserialize;
   const encoder = new TextEncoder();
   const encodeInto = encoder.encodeInto.bind(encoder);
   const encode = encoder.encode.bind(encoder);
-  const decoder = new TextDecoder();
-  const decode = decoder.decode.bind(decoder);
   const writeSync = Deno.stderr.writeSync.bind(Deno.stderr);
   const load = Atomics.load;
   const store = Atomics.store;
-  const waitAsync = Atomics.waitAsync;
   const later = queueMicrotask;
-  const PromiseCtor = Promise;
-
-  const cells = new I32(init.ring, 0, wire.ringCells);
-  const data = new U8(init.ring, wire.ringCells * 4, wire.ringBytes);
-  const mask = wire.ringBytes - 1;
+  const cells = new Int32Array(init.ring, 0, wire.ringCells);
   const room = wire.chunkBytes - wire.chunkHeaderBytes;
 
   // One chunk buffer, reused: the header (magic, token, slot) is written once.
@@ -241,7 +257,33 @@ export function _workerChannel(
     sent(urgent);
   }
 
-  // ---- incoming ----
+  return { send, sendJson, sendClone, bursting: () => burst };
+}
+
+/**
+ * Runs inside the Worker: the receiving half of the channel. Reads the slot's ring until the
+ * Worker ends; acknowledges what it read (with `send`) and answers the watchdog's pings.
+ */
+export function _workerInbox(
+  wire: typeof _WIRE,
+  init: _WorkerData,
+  codec: _CloneCodec,
+  bytes: _Bytes,
+  send: (message: unknown, urgent?: boolean) => void,
+): Pick<_WorkerChannel, "listen"> {
+  const { len, view, copy } = bytes;
+  const U8 = Uint8Array;
+  const parse = JSON.parse;
+  const deserialize = codec.deserialize;
+  const decoder = new TextDecoder();
+  const decode = decoder.decode.bind(decoder);
+  const load = Atomics.load;
+  const store = Atomics.store;
+  const waitAsync = Atomics.waitAsync;
+  const PromiseCtor = Promise;
+  const cells = new Int32Array(init.ring, 0, wire.ringCells);
+  const data = new U8(init.ring, wire.ringCells * 4, wire.ringBytes);
+  const mask = wire.ringBytes - 1;
   let read = 0;
   let consumed = 0;
   let acked = 0;
@@ -254,7 +296,7 @@ export function _workerChannel(
     if (first < n) copy(into, view(data, 0, n - first), offset + first);
   }
 
-  function listen(onMessage: (message: unknown) => void): void {
+  function listen(onMessage: (message: unknown) => void, onPing?: () => void): void {
     let parts: Uint8Array[] = [];
     let partBytes = 0;
     function drain(): void {
@@ -303,7 +345,14 @@ export function _workerChannel(
         send({ t: "ack", n: consumed }, true);
       }
       const ping = load(cells, wire.cellPing);
-      if (load(cells, wire.cellPong) !== ping) store(cells, wire.cellPong, ping);
+      if (load(cells, wire.cellPong) !== ping) {
+        store(cells, wire.cellPong, ping);
+        try {
+          onPing?.();
+        } catch {
+          // A handler the program broke: the channel goes on.
+        }
+      }
     }
     (async () => {
       for (;;) {
@@ -316,5 +365,5 @@ export function _workerChannel(
     })();
   }
 
-  return { send, sendJson, sendClone, listen, bursting: () => burst };
+  return { listen };
 }

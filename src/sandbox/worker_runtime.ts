@@ -14,8 +14,10 @@
 
 import type { _RunMessage, _WIRE } from "./protocol.ts";
 import type { _WorkerChannel } from "./worker_channel.ts";
-import type { _Outcome, _makeCalls } from "./worker_calls.ts";
+import type { _makeCalls, _Outcome } from "./worker_calls.ts";
+import type { _makeErrors } from "./worker_errors.ts";
 import type { _makeGatherLimited } from "./worker_gather.ts";
+import type { _guardBuffers } from "./worker_buffers.ts";
 import type { _lockDown } from "./worker_lockdown.ts";
 import type { _makeOutput } from "./worker_output.ts";
 import type { _makeTimers } from "./worker_timers.ts";
@@ -24,9 +26,11 @@ import type { _makeTimers } from "./worker_timers.ts";
 export interface _RuntimeParts {
   makeOutput: typeof _makeOutput;
   makeCalls: typeof _makeCalls;
+  makeErrors: typeof _makeErrors;
   makeTimers: typeof _makeTimers;
   makeGatherLimited: typeof _makeGatherLimited;
   lockDown: typeof _lockDown;
+  guardBuffers: typeof _guardBuffers;
   isPlainJson: (value: unknown, budget: number) => boolean;
 }
 
@@ -70,6 +74,7 @@ export function _workerRuntime(
     if (calls.pending() === 0 && timers.pending() === 0 && idle) idle();
   };
 
+  const errors = parts.makeErrors();
   const output = parts.makeOutput(
     wire,
     inspect as (value: unknown, options: Record<string, unknown>) => string,
@@ -77,7 +82,7 @@ export function _workerRuntime(
     (maxOutput) =>
       end(
         false,
-        calls.limitError(
+        errors.limitError(
           `the program kept printing after its output reached the ${maxOutput}-character limit and was stopped; print less — counts, summaries or the first few items`,
         ),
       ),
@@ -85,8 +90,8 @@ export function _workerRuntime(
   );
   const calls = parts.makeCalls(
     channel,
+    errors,
     (value) => parts.isPlainJson(value, 100_000),
-    output.format,
     () => ended,
     onIdle,
     () => maxArgument,
@@ -107,7 +112,12 @@ export function _workerRuntime(
     if (ended) return;
     ended = true;
     channel.send(
-      { t: "end", ok, cut: output.cut(), error: ok ? undefined : capped(calls.wireError(err, clean)) },
+      {
+        t: "end",
+        ok,
+        cut: output.cut(),
+        error: ok ? undefined : capped(errors.wireError(err, clean, output.format)),
+      },
       true,
     );
     // The end has been written; the Worker has nothing left to do.
@@ -132,7 +142,7 @@ export function _workerRuntime(
     for (const imp of [...m.imports].sort((a, b) => b.start - a.start)) {
       const url = stubUrls.get(imp.stub);
       if (url === undefined) {
-        end(false, calls.importError(`no stub module for "codemode:tools/${imp.stub}"`));
+        end(false, errors.importError(`no stub module for "codemode:tools/${imp.stub}"`));
         return undefined;
       }
       js = js.slice(0, imp.start) + JSON.stringify(url) + js.slice(imp.end);
@@ -156,6 +166,7 @@ export function _workerRuntime(
     // The raw channel, as the program's own `postMessage`: whatever it sends, the host checks
     // like any other message (it cannot do more than the runtime does for it).
     scope.postMessage = (message: unknown) => channel.send(message);
+    parts.guardBuffers(scope, m.memoryMb * 1024 * 1024);
     parts.lockDown(scope, (what: string) => () => {
       end(
         false,
@@ -201,6 +212,18 @@ export function _workerRuntime(
     await timers.macrotask();
   }
 
+  // V8 can stop a program at its heap limit inside a microtask without reporting it: the
+  // program's own code never runs again, yet the Worker answers. At a ping, a full heap with
+  // nothing left to wait for (no call, no timer) is that case: the run ends out of memory.
+  const heapLimit = (m: number) => (m + wire.runtimeHeapMb) * 1024 * 1024;
+  let memoryMb = 0;
+  const memoryUsage = Deno.memoryUsage;
+  const checkHeap = () => {
+    if (!started || ended || calls.pending() > 0 || timers.pending() > 0) return;
+    if (memoryUsage().heapUsed < 0.9 * heapLimit(memoryMb)) return;
+    end(false, errors.memoryError(memoryMb));
+  };
+
   let started = false;
   channel.listen((data) => {
     const m = data as { t?: unknown } | null;
@@ -209,8 +232,9 @@ export function _workerRuntime(
       for (const r of (m as unknown as { r: _Outcome[] }).r) calls.settle(r);
     } else if (m?.t === "run" && !started) {
       started = true;
+      memoryMb = (m as unknown as _RunMessage).memoryMb;
       run(m as unknown as _RunMessage);
     }
-  });
+  }, checkHeap);
   warm().finally(() => channel.send({ t: "ready" }, true));
 }
