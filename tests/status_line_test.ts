@@ -85,6 +85,7 @@ Deno.test("_StatusLine draws the line once the run is long, and takes it off for
     await drawn.promise;
     assert.match(
       target.err,
+      // deno-lint-ignore no-control-regex -- the line's own cursor codes are what is checked
       /^\r\x1b\[2Kcodemode: running \d+\.\d s · 0 tool calls done, 0 in flight/,
     );
     status.clear();

@@ -109,16 +109,18 @@ export class _CallScheduler {
     };
     this.trace.push(entry);
     let controller: AbortController | undefined;
-    const scheduler = this;
+    const makeSignal = (): AbortSignal => {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (this.#closed) controller.abort(this.#reason);
+        else this.#controllers.add(controller);
+      }
+      return controller.signal;
+    };
     const context = {
       name: call.name,
       get signal(): AbortSignal {
-        if (controller === undefined) {
-          controller = new AbortController();
-          if (scheduler.#closed) controller.abort(scheduler.#reason);
-          else scheduler.#controllers.add(controller);
-        }
-        return controller.signal;
+        return makeSignal();
       },
     };
     const done = (value: unknown, failure?: unknown) => {
