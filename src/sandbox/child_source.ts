@@ -16,6 +16,7 @@ import { _makeErrors } from "./worker_errors.ts";
 import { _takeBytes, _workerInbox, _workerOutbox } from "./worker_channel.ts";
 import { _makeGatherLimited } from "./worker_gather.ts";
 import { _guardBuffers } from "./worker_buffers.ts";
+import { _linkProgram } from "./worker_link.ts";
 import { _lockDown } from "./worker_lockdown.ts";
 import { _makeOutput } from "./worker_output.ts";
 import { _workerRuntime } from "./worker_runtime.ts";
@@ -73,6 +74,7 @@ const channel = { ...outbox, ...(${_workerInbox})(wire, workerData, codec, bytes
   makeGatherLimited: ${_makeGatherLimited},
   lockDown: ${_lockDown},
   guardBuffers: ${_guardBuffers},
+  linkProgram: ${_linkProgram},
   isPlainJson: ${_isPlainJson},
 }, exit);
 `;

@@ -18,6 +18,7 @@ import type { _makeCalls, _Outcome } from "./worker_calls.ts";
 import type { _makeErrors } from "./worker_errors.ts";
 import type { _makeGatherLimited } from "./worker_gather.ts";
 import type { _guardBuffers } from "./worker_buffers.ts";
+import type { _linkProgram } from "./worker_link.ts";
 import type { _lockDown } from "./worker_lockdown.ts";
 import type { _makeOutput } from "./worker_output.ts";
 import type { _makeTimers } from "./worker_timers.ts";
@@ -31,6 +32,7 @@ export interface _RuntimeParts {
   makeGatherLimited: typeof _makeGatherLimited;
   lockDown: typeof _lockDown;
   guardBuffers: typeof _guardBuffers;
+  linkProgram: typeof _linkProgram;
   isPlainJson: (value: unknown, budget: number) => boolean;
 }
 
@@ -133,23 +135,6 @@ export function _workerRuntime(
     end(false, (e as ErrorEvent).error ?? new Error((e as ErrorEvent).message));
   });
 
-  function link(m: _RunMessage): string | undefined {
-    const blob = (source: string) =>
-      URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
-    const stubUrls = new Map<string | null, string>();
-    for (const s of m.stubs) stubUrls.set(s.stub, blob(s.source));
-    let js = m.js;
-    for (const imp of [...m.imports].sort((a, b) => b.start - a.start)) {
-      const url = stubUrls.get(imp.stub);
-      if (url === undefined) {
-        end(false, errors.importError(`no stub module for "codemode:tools/${imp.stub}"`));
-        return undefined;
-      }
-      js = js.slice(0, imp.start) + JSON.stringify(url) + js.slice(imp.end);
-    }
-    return blob(js);
-  }
-
   function define(m: _RunMessage): Record<string, unknown> {
     const tools = calls.makeTools(m.tools);
     scope.__codemode__ = Object.freeze({ tools });
@@ -184,9 +169,12 @@ export function _workerRuntime(
     output.limit(m.maxOutputChars);
     maxArgument = m.maxArgumentBytes;
     define(m);
-    const url = link(m);
-    if (url === undefined) return;
-    programUrl = url;
+    const linked = parts.linkProgram(m);
+    if ("missing" in linked) {
+      end(false, errors.importError(`no stub module for "codemode:tools/${linked.missing}"`));
+      return;
+    }
+    programUrl = linked.url;
     try {
       await import(programUrl);
       // Let calls the program started but never awaited finish, then let their callbacks print;

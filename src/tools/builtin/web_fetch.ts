@@ -42,8 +42,8 @@ export interface _AllowedHost {
  * Creates the `web_fetch` tool, allowed to reach only the hosts listed (`"example.com"` allows
  * any port of that host, `"localhost:8080"` only that port).
  *
- * @example Fetch a page from an allowed host
- * ```ts
+ * @example Fetch a page from an allowed host (needs the network, so not run as a test)
+ * ```ts ignore
  * import { webFetchTool } from "./web_fetch.ts";
  * const tool = webFetchTool(["example.com"]);
  * const page = await tool.execute({ url: "https://example.com/" }, {
