@@ -315,3 +315,15 @@ Deno.test("the CLI escapes program output on a terminal only, and cleans every s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a sandbox that cannot start is that run's error, never the host's death", async () => {
+  // A deno that does not exist: the spawn fails (with prlimit, prlimit itself fails to run it).
+  await using codeMode = new CodeMode({ denoPath: "/nonexistent/deno", check: "off", poolSize: 1 });
+  codeMode.warmUp();
+  for (let i = 0; i < 2; i++) {
+    const result = await codeMode.run("print(1)");
+    assert.equal(result.ok, false);
+    assert.equal(result.error?.kind, "runtime");
+    assert.match(result.error!.message, /could not (start a sandbox|compile the program): .*"deno" runs/);
+  }
+});

@@ -544,3 +544,21 @@ Deno.test("below the compiler, a real import() in the sandbox still reaches noth
     await server.shutdown();
   }
 });
+
+Deno.test("a pool whose processes cannot start rejects take() with the reason; warm() never throws", async () => {
+  const pool = new _SandboxPool({
+    denoPath: "/nonexistent/deno",
+    slots: 2,
+    memoryMb: 64,
+    warm: 1,
+    maxWarm: 1,
+    idleMs: Infinity,
+  });
+  try {
+    pool.warm();
+    await assert.rejects(pool.take(64), Error);
+    assert.equal(pool.taken, 0, "a failed take is not counted as a run");
+  } finally {
+    await pool.close();
+  }
+});
