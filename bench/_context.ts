@@ -115,7 +115,7 @@ export async function contextFigures(): Promise<{ table: Table; figures: Context
     figures.push({ name: s.name, keptOut });
   }
   const table: Table = {
-    title: "5. Context kept out of the model",
+    title: "8. Context kept out of the model",
     columns: [
       "program",
       "tool calls",

@@ -60,3 +60,20 @@ export function processRss(pid: number): number {
   const kb = /^VmRSS:\s*(\d+)\s*kB/m.exec(readText(`/proc/${pid}/status`))?.[1];
   return kb === undefined ? NaN : Number(kb) * 1024;
 }
+
+/** Proportional set size of a process in bytes, from `/proc/<pid>/smaps_rollup` (NaN where unreadable). */
+export function processPss(pid: number): number {
+  const kb = /^Pss:\s*(\d+)\s*kB/m.exec(readText(`/proc/${pid}/smaps_rollup`))?.[1];
+  return kb === undefined ? NaN : Number(kb) * 1024;
+}
+
+/** Threads of a process, from `/proc/<pid>/task` (0 where unreadable). */
+export function processThreads(pid: number): number {
+  try {
+    let n = 0;
+    for (const _ of Deno.readDirSync(`/proc/${pid}/task`)) n++;
+    return n;
+  } catch {
+    return 0;
+  }
+}

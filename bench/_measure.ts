@@ -11,9 +11,9 @@ import { sleep, type Spread, spread } from "./_report.ts";
 
 /** The repository root. */
 export const REPO: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-/** Sandbox processes kept warm in the warm-run CodeMode. */
+/** Workers kept warm in the warm-run CodeMode. */
 export const POOL_SIZE = 2;
-/** Extra wait after the pool is back to full size, so the new process has reached "ready". */
+/** Wait before each warm run, so the Worker started to replace the last one is ready. */
 export const REFILL_MS = 200;
 /** Programs compiled (not run) before the warm runs are timed. */
 export const COMPILER_WARM_UP = 200;
@@ -37,10 +37,10 @@ export function expectOutput(result: RunResult, expected: string | RegExp, what:
   return result.output;
 }
 
-/** Waits until the pool has `size` processes again, then `REFILL_MS` for them to get ready. */
-export async function refilled(codeMode: CodeMode, size: number): Promise<void> {
+/** Waits until the pool has a sandbox process, then `REFILL_MS` for its new Worker to get ready. */
+export async function refilled(codeMode: CodeMode): Promise<void> {
   const until = performance.now() + 5_000;
-  while (codeMode.sandboxPids.length < size && performance.now() < until) await sleep(5);
+  while (codeMode.sandboxPids.length < 1 && performance.now() < until) await sleep(5);
   await sleep(REFILL_MS);
 }
 
@@ -57,7 +57,7 @@ export async function warmRuns(
   for (let i = 0; i < COMPILER_WARM_UP; i++) await codeMode.check(`print(${i});`, { check });
   const samples: number[] = [];
   for (let i = -5; i < runs; i++) {
-    await refilled(codeMode, POOL_SIZE);
+    await refilled(codeMode);
     const started = performance.now();
     const result = await codeMode.run("print(1)", { check });
     const elapsed = performance.now() - started;
@@ -227,7 +227,7 @@ export async function programFigures(
   const wall: number[] = [];
   const toolMs: number[] = [];
   for (let i = 0; i < runs; i++) {
-    await refilled(codeMode, 1);
+    await refilled(codeMode);
     const started = performance.now();
     const result = await codeMode.run(source, { check: "off" });
     wall.push(performance.now() - started);

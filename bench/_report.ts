@@ -90,3 +90,13 @@ export function renderTable(table: Table): string {
 export function sleep(delay: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, delay));
 }
+
+/** Where a bench section puts its tables and goals. */
+export interface Report {
+  /** Prints the table and keeps it for BENCHMARKS.md. */
+  show(table: Table): void;
+  /** Records a goal and whether the measured figure met it. */
+  goal(goal: string, measured: string, ok: boolean): void;
+  /** A progress line on stderr. */
+  progress(text: string): void;
+}

@@ -32,7 +32,10 @@ const TEMPLATE_BOMB = (() => {
 
 /** Hostile programs, by the host mechanism each one aims at. */
 const HOSTILE: [string, string][] = [
-  ["a glob of empty brace alternatives", `print(await list_files({ pattern: "${"{,,,,,,,,,,,,}*".repeat(6)}x" }));`],
+  [
+    "a glob of empty brace alternatives",
+    `print(await list_files({ pattern: "${"{,,,,,,,,,,,,}*".repeat(6)}x" }));`,
+  ],
   ["a long line that opens like a fence", "```ts " + "a".repeat(200_000) + "\nprint(1);\n"],
   ["a 64 KB flat expression", "const a = 1;\nprint(" + "a+".repeat(32_000) + "a);\n"],
   ["a pathological type", TEMPLATE_BOMB],
@@ -73,7 +76,8 @@ function run(client: Client, program: string): Promise<CallToolResult> {
 }
 
 Deno.test({
-  name: "serve --http: hostile programs end within their timeout + 2 s while a bystander's print(1) keeps answering",
+  name:
+    "serve --http: hostile programs end within their timeout + 2 s while a bystander's print(1) keeps answering",
   ignore: Deno.build.os !== "linux",
   async fn() {
     const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "codemode_bystander_" }));
@@ -125,8 +129,12 @@ Deno.test({
       assert.ok(p90 <= 1_000, `bystander p90 ${Math.round(p90)} ms over ${latencies.length} runs`);
       const grew = rssMb(proc.pid) - rssStart;
       console.log(
-        `bystander: ${latencies.length} answers, p50 ${Math.round(latencies[latencies.length >> 1])} ms, ` +
-          `p90 ${Math.round(p90)} ms; server RSS ${Math.round(rssStart)} → ${Math.round(rssStart + grew)} MB`,
+        `bystander: ${latencies.length} answers, p50 ${
+          Math.round(latencies[latencies.length >> 1])
+        } ms, ` +
+          `p90 ${Math.round(p90)} ms; server RSS ${Math.round(rssStart)} → ${
+            Math.round(rssStart + grew)
+          } MB`,
       );
       assert.ok(grew <= 300, `the server's RSS grew by ${Math.round(grew)} MB`);
     } catch (err) {

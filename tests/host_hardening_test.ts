@@ -324,6 +324,9 @@ Deno.test("a sandbox that cannot start is that run's error, never the host's dea
     const result = await codeMode.run("print(1)");
     assert.equal(result.ok, false);
     assert.equal(result.error?.kind, "runtime");
-    assert.match(result.error!.message, /could not (start a sandbox|compile the program): .*"deno" runs/);
+    assert.match(
+      result.error!.message,
+      /could not (start a sandbox|compile the program): .*"deno" runs/,
+    );
   }
 });

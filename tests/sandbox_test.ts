@@ -9,6 +9,7 @@ import v8 from "node:v8";
 import { _ChunkReader, _RecordStream } from "../src/sandbox/chunk_reader.ts";
 import { _SandboxPool } from "../src/sandbox/pool.ts";
 import { _childMessage, _jsonDeeperThan, _WIRE } from "../src/sandbox/protocol.ts";
+import { _dataLimitBytes } from "../src/sandbox/data_limit.ts";
 import { _sandboxCommand, _SandboxProcess } from "../src/sandbox/sandbox_process.ts";
 import type { _SandboxSlot, _SlotEnd } from "../src/sandbox/sandbox_slot.ts";
 import { _isPlainJson } from "../src/sandbox/value_codec.ts";
@@ -378,6 +379,38 @@ Deno.test("a slot is reused only after its Worker is gone; a stopped Worker that
   } finally {
     process.kill();
     await process.exited;
+  }
+});
+
+Deno.test("Workers asked for before the process is up get the data limit for all of them", async () => {
+  // The soft data limit is raised from the host as Workers start. Raised before the process had
+  // exec'd past `prlimit`, it was overwritten by the initial one, and a burst of runs on a cold
+  // pool lost a whole process ("Failed to reserve virtual memory for CodeRange"). Several
+  // processes started at once make that window likely.
+  const options = { denoPath: Deno.execPath(), slots: 6, memoryMb: 64 };
+  const limited = _sandboxCommand(options).cmd.endsWith("prlimit");
+  const processes = Array.from({ length: 4 }, () => new _SandboxProcess(options));
+  try {
+    const slots = processes.flatMap((p) =>
+      Array.from({ length: options.slots }, () => p.openSlot(64)!)
+    );
+    await Promise.all(slots.map((s) => s.ready));
+    for (const process of limited ? processes : []) {
+      const limits = Deno.readTextFileSync(`/proc/${process.pid}/limits`);
+      const soft = Number(/^Max data size\s+(\d+)/m.exec(limits)?.[1]);
+      assert.ok(
+        soft >= _dataLimitBytes(options.slots, options.memoryMb),
+        `soft data limit ${soft} covers ${options.slots} Workers`,
+      );
+    }
+    const outs = await Promise.all(slots.map((s, i) => {
+      s.taken = true;
+      return runRaw(s, `print(${i})`);
+    }));
+    assert.deepEqual(outs.map((o) => o.out), slots.map((_, i) => `${i}\n`));
+  } finally {
+    for (const process of processes) process.kill();
+    await Promise.all(processes.map((p) => p.exited));
   }
 });
 

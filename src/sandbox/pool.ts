@@ -2,8 +2,10 @@
  * The sandbox processes of one tenant (a `CodeMode`, or one MCP session): runs of one tenant
  * share processes, runs of different tenants never do, so what a hostile program can disturb is
  * its own tenant's runs. Keeps Workers started and warm, so a run does not wait for one: at
- * least `warm`, and as many as the tenant recently ran at once (up to `maxWarm`), since starting
- * a Worker costs tens of milliseconds of CPU that a burst of runs would otherwise wait for. What is
+ * least `warm`, and as many as the tenant's recent peak of runs at once needs on top of the runs
+ * under way (up to `maxWarm`), since starting a Worker costs tens of milliseconds of CPU that the
+ * next burst of runs would otherwise wait for. Runs under way are not counted twice: while a burst
+ * holds its Workers only `warm` spares are kept, and the pool grows back as its runs end. What is
  * idle for `idleMs` is closed.
  *
  * @module
@@ -50,7 +52,10 @@ export class _SandboxPool {
     if (this.#closed) return;
     this.#warm = this.#warm.filter((s) => s.spare);
     try {
-      const want = Math.max(this.#options.warm, Math.min(this.#peak, this.#options.maxWarm));
+      const want = Math.max(
+        this.#options.warm,
+        Math.min(this.#peak - this.#taken, this.#options.maxWarm),
+      );
       while (this.#warm.length < want) {
         const slot = this.#open(this.#options.memoryMb);
         this.#warm.push(slot);
@@ -132,6 +137,7 @@ export class _SandboxPool {
   /** A run that took a Worker is over (its slot ends by itself or was stopped). */
   release(): void {
     this.#taken = Math.max(0, this.#taken - 1);
+    this.warm();
     if (this.#taken > 0 || this.#closed || this.#options.idleMs === Infinity) return;
     clearTimeout(this.#idleTimer);
     const timer = setTimeout(() => this.#shrink(), this.#options.idleMs);

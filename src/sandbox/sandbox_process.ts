@@ -106,6 +106,12 @@ export class _SandboxProcess {
   /** Workers the soft data limit is set for now, and the timer that lowers it. */
   #dataWorkers = 1 + DATA_SPARE_WORKERS;
   #dataTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Control requests (`spawn`, `stop`) held until the process says hello: until then it may not
+   * have exec'd past \`prlimit\`, which would overwrite a data limit raised meanwhile, and a
+   * Worker started under the initial limit fails to reserve its memory.
+   */
+  #held: _ControlRequest[] | null = [];
   /** Called when a slot becomes free, the process drains, or it ends. */
   onChange: () => void = () => {};
 
@@ -262,6 +268,10 @@ export class _SandboxProcess {
   }
 
   #control(m: _ControlRequest): void {
+    if (this.#held !== null && m.t !== "init") {
+      this.#held.push(m);
+      return;
+    }
     this.#frame(_WIRE.controlSlot, _WIRE.kindJson, encoder.encode(JSON.stringify(m)));
   }
 
@@ -349,11 +359,23 @@ export class _SandboxProcess {
       return;
     }
     if (m === null) return;
-    if (m.t === "hello") ready();
+    if (m.t === "hello") this.#hello(ready);
     else if (m.t === "spawned") {
       const slot = this.#slots[m.slot];
       if (slot) slot.thread = m.thread;
     } else if (m.t === "exit") this.#onExit(m);
+  }
+
+  /** The process runs its own code now: set the data limit again, then send what was held. */
+  #hello(ready: () => void): void {
+    if (this.#held === null) return;
+    const held = this.#held;
+    this.#held = null;
+    if (findPrlimit() !== null && !this.#killed && !this.#status) {
+      this.#setDataLimit(this.#dataWorkers);
+    }
+    for (const m of held) this.#control(m);
+    ready();
   }
 
   #onExit(m: Extract<_ControlReport, { t: "exit" }>): void {
