@@ -4,6 +4,7 @@
  * @module
  */
 
+// deno-lint-ignore no-unused-vars -- imported for the {@linkcode CodeMode} links in the docs below
 import type { CodeMode } from "./code_mode.ts";
 import type { Limits } from "./limits.ts";
 import type { CheckMode } from "./program/program_shapes.ts";
