@@ -5,10 +5,14 @@
  * function — in parallel, filtering and joining data in code.
  *
  * Each run is type-checked against the tools' declarations before any tool runs, then executed
- * in a permission-less child `deno` process hosting a `permissions: "none"` Worker; tool calls
- * cross a channel the host validates against each tool's schema and the run's budgets.
+ * in a Worker of its own, with a heap limit, inside a permission-less sandbox `deno` process that
+ * hosts only the same caller's runs; tool calls and their results cross, as structured clones, a
+ * channel the host validates against each tool's schema and the run's budgets.
  *
- * Run as a program, this module is the `codemode` CLI (`run | check | describe | serve | tools`).
+ * This entry is the core (no MCP, CLI or dax code loads with it). The rest are subpaths:
+ * `@codemode/cli/tools` (built-in tools), `/mcp` (MCP servers as tools), `/mcp-server` (codemode as
+ * an MCP server), `/ai` (an AI SDK tool) and `/cli`. Run as a program, this module is the `codemode`
+ * CLI (`run | check | describe | serve | tools`).
  *
  * @example Run a program against a tool
  * ```ts
@@ -79,7 +83,7 @@ if (import.meta.main) {
   Deno.exitCode = await main(Deno.args);
 } else {
   // A library user's `new CodeMode({ tools })` compiles the tools' schemas at once and refuses
-  // one that cannot be compiled (src/tools/registry.ts); the CLI loads the compiler only when a
+  // one that cannot be compiled (src/tools/tool_set.ts); the CLI loads the compiler only when a
   // run calls a tool.
   // If it cannot load, every tool call is refused with the reason (fail-closed), not the import.
   await _loadSchemaCompiler().catch(() => {});

@@ -26,10 +26,17 @@ one aborts the whole process, taking its co-tenants along, so it cannot host pro
 needs a fresh Worker (runs never see each other's data), so N runs cost N × ~60 ms of CPU
 whatever the pool does: on 2 cores, 200 runs at once need ≥ 6 s and 50 runs ≥ 1.5 s before any
 program starts, which is why the burst goals (≤ 4 s, ≤ 0.5 s) are out of reach in this shape, and
-why back to back runs cost about one Worker start each once the warm Workers are used up. The
-warm pool hides that cost for runs that arrive with a pause between them (the warm-run figure):
-the run then pays compile (~1 ms check off, ~2–3 ms check on, in a compiler process), one frame
-to the Worker, \`import()\` of the program's module and its result back.
+why back to back runs cost about one Worker start each once the warm Workers are used up.
+The warm pool hides that cost for runs that arrive with a pause between them (the warm-run
+figure). Such a run, check off, profiled with timestamps on both sides (p50 of 40, 200 ms apart):
+compile 2.3 ms (the front end itself 0.9 ms of it, \`transpileModule\` 0.67 ms; the rest is the
+round trip to the compiler process, four thread wakes across two processes); the \`run\` record
+reaching the Worker 1.5 ms more (session set-up, the stdin pipe, the router, the ring's wake);
+defining the program's globals 0.8 ms (tools, lock-down, the buffer budget); \`import()\` of the
+program's blob module 1.9 ms (Deno's module loader: ~0.9 ms for a one-line blob module in a bare
+Worker after an idle moment, 0.45 ms back to back); the end back to a \`RunResult\` 1.0 ms. Each
+of these is mostly a thread wake or Deno's loader rather than codemode's own work, which is why the
+5 ms goal is not met.
 
 **A tool call** crosses Worker → ring cell → stderr pipe → host (validation, dispatch) → stdin
 pipe → router thread → ring → Worker. The raw transport alone, measured without codemode's work,
@@ -37,12 +44,17 @@ is ~90–120 µs for a round trip here (each thread wake is tens of µs on this 
 encoding and the call site add the rest. Parallel calls are batched by the channel's credit
 flow, so throughput stays well above the goal.
 
-**Memory.** An idle warm Worker holds ~10 MB RSS (its isolate, the Deno and Node bootstrap, and
-codemode's runtime); a sandbox process's base (main isolate, router) is ~35 MB RSS, shared among
-its runs, and Deno's binary pages are shared between processes, which PSS divides. A parked run
-(waiting in a tool call) is therefore about its Worker plus 1/16 of its process. Each Worker
-reserves a 64 MB code range (\`codeRangeSizeMb\`), counted in the process's data limit, which is
-raised as Workers start and lowered as they end.
+**Memory.** A parked run is its Worker plus its share of the process. A \`node:worker_threads\`
+Worker holds ~10.3 MB in a bare Deno process whatever the flags (V8's heap is ~8 MB of it: 4.75 MB
+of old space from Deno's and Node's bootstrap, 2 MB of new space, 1 MB of trusted space; a smaller
+young generation saves 0.6 MB but made allocation-heavy programs ~30% slower, so it is not used);
+with codemode's runtime and the program, ~11.5 MB. A sandbox process's base (main isolate, router,
+Deno's binary pages, which PSS divides among the processes sharing them) is ~37 MB, shared by up to
+16 runs; while a burst holds its Workers only the 2 spares are kept warm. So ~12 MB per run is this
+shape's floor, reached only with full processes; 50 parked runs in 4 processes measure ~14 MB. Each
+Worker reserves a 64 MB code range (\`codeRangeSizeMb\`), counted in the process's data limit,
+which is raised as Workers start (once the process has exec'd past \`prlimit\`) and lowered 2 s
+after they end.
 
 **Cold CLI.** \`codemode run\` loads only the core (no MCP SDK, dax or ajv unless the command needs
 them) and starts the sandbox process and the compiler process while the program is read; with the

@@ -262,8 +262,8 @@ class _CodeModeServer implements CodeModeMcpServer {
 
   /**
    * The options of one run of `run_program`, made in this one place. `connection` is the session
-   * the request came on: once `RunOptions` has a per-session `tenant` (sandbox processes shared
-   * only within a session), it is set here as `tenant: connection.id`.
+   * the request came on, and its id is the run's `tenant`: sandbox processes are shared only
+   * within a session.
    */
   _runOptions(connection: _Connection, extra: _RequestExtra): RunOptions {
     const token = extra._meta?.progressToken;
