@@ -56,6 +56,12 @@ export function descriptionSizes(
   });
 }
 
+/** The description's base text (how-to, helpers, patterns: everything before the tools), in bytes. */
+export function baseTextBytes(): number {
+  const base = describeTools([], {}).description;
+  return bytes(base.slice(0, base.indexOf("\n\n## Tools")));
+}
+
 if (import.meta.main) await main();
 
 async function main(): Promise<void> {
