@@ -8,7 +8,7 @@
 
 import { CodeMode, type Tool } from "../mod.ts";
 import { processPss, processRss } from "./_machine.ts";
-import { expectOutput, REPO } from "./_measure.ts";
+import { expectOutput, REPO, timedDenoCommands } from "./_measure.ts";
 import { sleep, type Spread, spread } from "./_report.ts";
 
 /** Runs timed back to back (no idle between them) for the sustained figure. */
@@ -146,29 +146,11 @@ export const wait: Tool = {
 };
 
 /** Wall ms of `codemode run` of a `print(1)` file in a new process each time (cold CLI). */
-export async function coldCli(check: "off" | "error", runs: number): Promise<Spread> {
-  const dir = await Deno.makeTempDir({ prefix: "codemode_bench_" });
-  try {
-    await Deno.writeTextFile(`${dir}/program.ts`, "print(1);\n");
-    const samples: number[] = [];
-    for (let i = -1; i < runs; i++) {
-      const started = performance.now();
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", `${REPO}/mod.ts`, "run", "--check", check, "--no-learn", "program.ts"],
-        cwd: dir,
-        env: { DENO_NO_UPDATE_CHECK: "1" },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const elapsed = performance.now() - started;
-      const text = new TextDecoder().decode(out.stdout);
-      if (!out.success || text !== "1\n") {
-        throw new Error(`codemode run of print(1) failed: ${new TextDecoder().decode(out.stderr)}`);
-      }
-      if (i >= 0) samples.push(elapsed);
-    }
-    return spread(samples);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+export function coldCli(check: "off" | "error", runs: number): Promise<Spread> {
+  return timedDenoCommands(
+    "codemode run",
+    ["run", "-A", `${REPO}/mod.ts`, "run", "--check", check, "--no-learn", "program.ts"],
+    { "program.ts": "print(1);\n" },
+    { runs, warmUps: 1 },
+  );
 }

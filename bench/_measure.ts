@@ -82,20 +82,26 @@ export async function noPoolRuns(runs: number): Promise<Spread> {
   return spread(samples);
 }
 
-/** Wall time of `deno run --no-prompt` of a plain-JS `print(1)`, a new process each time. */
-export async function freshDenoRuns(runs: number): Promise<Spread> {
+/**
+ * Wall ms of `deno <args>` run in a new temporary directory holding `files`, a new process each
+ * time, after `warmUps` untimed runs (to fill the disk cache); each run must print `1\n`.
+ */
+export async function timedDenoCommands(
+  what: string,
+  args: string[],
+  files: Record<string, string>,
+  counts: { runs: number; warmUps: number },
+): Promise<Spread> {
   const dir = await Deno.makeTempDir({ prefix: "codemode_bench_" });
   try {
-    const file = `${dir}/program.js`;
-    await Deno.writeTextFile(
-      file,
-      "const print = (...values) => console.log(...values);\nprint(1);\n",
-    );
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
     const samples: number[] = [];
-    for (let i = -5; i < runs; i++) {
+    for (let i = -counts.warmUps; i < counts.runs; i++) {
       const started = performance.now();
       const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--no-prompt", file],
+        args,
         cwd: dir,
         env: { DENO_NO_UPDATE_CHECK: "1" },
         stdout: "piped",
@@ -104,7 +110,7 @@ export async function freshDenoRuns(runs: number): Promise<Spread> {
       const elapsed = performance.now() - started;
       const text = new TextDecoder().decode(out.stdout);
       if (!out.success || text !== "1\n") {
-        throw new Error(`deno run of print(1) failed: ${new TextDecoder().decode(out.stderr)}`);
+        throw new Error(`${what} of print(1) failed: ${new TextDecoder().decode(out.stderr)}`);
       }
       if (i >= 0) samples.push(elapsed);
     }
@@ -112,6 +118,13 @@ export async function freshDenoRuns(runs: number): Promise<Spread> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Wall time of `deno run --no-prompt` of a plain-JS `print(1)`, a new process each time. */
+export function freshDenoRuns(runs: number): Promise<Spread> {
+  return timedDenoCommands("deno run", ["run", "--no-prompt", "program.js"], {
+    "program.js": "const print = (...values) => console.log(...values);\nprint(1);\n",
+  }, { runs, warmUps: 5 });
 }
 
 /** The floor: an in-process async function that prints, per call (ms). */

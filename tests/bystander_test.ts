@@ -15,20 +15,10 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 // @ts-types="@modelcontextprotocol/sdk/types"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { startServe } from "./_fixtures/processes.ts";
+import { TEMPLATE_BOMB } from "./_fixtures/hostile_programs.ts";
 
 /** The run timeout the server is started with. */
 const TIMEOUT_MS = 3_000;
-
-/** A template-literal type whose check takes tens of seconds. */
-const TEMPLATE_BOMB = (() => {
-  let s = `type D = "0"|"1"|"2"|"3"|"4"|"5"|"6"|"7"|"8"|"9";\n`;
-  for (let i = 0; i < 5; i++) {
-    s += `type U${i} = \`\${D}\${D}\${D}\${D}${i}\`; declare const u${i}: U${i};\n` +
-      `const v${i}: \`\${D}\${D}\${D}\${string}\` = u${i};\n` +
-      `const w${i}: Exclude<U${i}, \`1\${string}\`> = u${i} as any;\n`;
-  }
-  return s + "print(1);\n";
-})();
 
 /** Hostile programs, by the host mechanism each one aims at. */
 const HOSTILE: [string, string][] = [

@@ -9,19 +9,9 @@ import assert from "node:assert/strict";
 import { CodeMode, type RunError } from "../mod.ts";
 import { ProgramCompiler } from "../src/program/compile.ts";
 import { processAlive } from "./_fixtures/sandbox_watch.ts";
+import { TEMPLATE_BOMB } from "./_fixtures/hostile_programs.ts";
 
 const DECLARATIONS = "declare function print(...values: unknown[]): void;";
-
-/** A template-literal type whose check takes tens of seconds (27 s on the dev machine). */
-const TEMPLATE_BOMB = (() => {
-  let s = `type D = "0"|"1"|"2"|"3"|"4"|"5"|"6"|"7"|"8"|"9";\n`;
-  for (let i = 0; i < 5; i++) {
-    s += `type U${i} = \`\${D}\${D}\${D}\${D}${i}\`; declare const u${i}: U${i};\n` +
-      `const v${i}: \`\${D}\${D}\${D}\${string}\` = u${i};\n` +
-      `const w${i}: Exclude<U${i}, \`1\${string}\`> = u${i} as any;\n`;
-  }
-  return s + "print(1);\n";
-})();
 
 /** A 64 KB flat expression: TypeScript's transpile alone takes tens of seconds on it. */
 const FLAT_EXPRESSION = "const a = 1;\nprint(" + "a+".repeat(32_000) + "a);\n";

@@ -15,8 +15,8 @@ import { main } from "../src/cli/main.ts";
 import type { RunResult } from "../src/types.ts";
 import {
   allEvents,
+  initializeRequest,
   messages,
-  PROTOCOL,
   RawSession,
   runProgram,
   type SseEvent,
@@ -74,16 +74,7 @@ for (const via of ["--token-file", "CODEMODE_TOKEN"] as const) {
     try {
       await withServe(flags, async (url, proc) => {
         assert.match(proc.stderr(), /bearer token required/);
-        const initialize = JSON.stringify({
-          jsonrpc: "2.0",
-          id: 0,
-          method: "initialize",
-          params: {
-            protocolVersion: PROTOCOL,
-            capabilities: {},
-            clientInfo: { name: "x", version: "0" },
-          },
-        });
+        const initialize = initializeRequest("x");
         const cases: [string, Record<string, string>, RegExp][] = [
           ["no token", {}, /^Bearer realm="codemode"$/],
           ["a wrong token", { authorization: "Bearer nope" }, /error="invalid_token"/],

@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import v8 from "node:v8";
 import { _ChunkReader, _RecordStream } from "../src/sandbox/chunk_reader.ts";
 import { _SandboxPool } from "../src/sandbox/pool.ts";
-import { _childMessage, _jsonDeeperThan, _WIRE } from "../src/sandbox/protocol.ts";
+import {
+  _childMessage,
+  _jsonDeeperThan,
+  type _RunMessage,
+  _WIRE,
+} from "../src/sandbox/protocol.ts";
 import { _dataLimitBytes } from "../src/sandbox/data_limit.ts";
 import { _sandboxCommand, _SandboxProcess } from "../src/sandbox/sandbox_process.ts";
 import type { _SandboxSlot, _SlotEnd } from "../src/sandbox/sandbox_slot.ts";
@@ -258,6 +263,20 @@ Deno.test("_isPlainJson takes the JSON path only for values JSON gives back unch
 });
 
 /** Runs raw JavaScript in a slot and resolves with its messages and how it ended. */
+/** A `run` record for `js` with no tools or imports, small caps and a 64 MB heap. */
+function runRecord(js: string, caps = 1000): _RunMessage {
+  return {
+    t: "run",
+    js,
+    imports: [],
+    stubs: [],
+    tools: [],
+    maxOutputChars: caps,
+    maxArgumentBytes: caps,
+    memoryMb: 64,
+  };
+}
+
 function runRaw(slot: _SandboxSlot, js: string): Promise<{ out: string; end?: _SlotEnd }> {
   const { promise, resolve } = Promise.withResolvers<{ out: string; end?: _SlotEnd }>();
   let out = "";
@@ -267,16 +286,7 @@ function runRaw(slot: _SandboxSlot, js: string): Promise<{ out: string; end?: _S
       if (m.t === "end") resolve({ out });
     },
     ended: (end) => resolve({ out, end }),
-  }, {
-    t: "run",
-    js,
-    imports: [],
-    stubs: [],
-    tools: [],
-    maxOutputChars: 10_000,
-    maxArgumentBytes: 10_000,
-    memoryMb: 64,
-  });
+  }, runRecord(js, 10_000));
   return promise;
 }
 
@@ -354,16 +364,7 @@ Deno.test("a slot is reused only after its Worker is gone; a stopped Worker that
         if (m.t === "out") spinner.stop();
       },
       ended: ended.resolve,
-    }, {
-      t: "run",
-      js: `print("spinning"); for (;;) {}`,
-      imports: [],
-      stubs: [],
-      tools: [],
-      maxOutputChars: 1000,
-      maxArgumentBytes: 1000,
-      memoryMb: 64,
-    });
+    }, runRecord(`print("spinning"); for (;;) {}`));
     assert.equal((await ended.promise).why, "stopped");
     // Its thread is still there, so the process takes no new run, yet the neighbour finishes.
     while (!process.draining) await new Promise((r) => setTimeout(r, 20));
@@ -421,16 +422,10 @@ Deno.test("a stopped run's unread results never reach the next run in its slot",
     const slot = process.openSlot(64)!;
     await slot.ready;
     const ended = Promise.withResolvers<void>();
-    slot.start({ message() {}, ended: () => ended.resolve() }, {
-      t: "run",
-      js: `await new Promise(() => {});`,
-      imports: [],
-      stubs: [],
-      tools: [],
-      maxOutputChars: 1000,
-      maxArgumentBytes: 1000,
-      memoryMb: 64,
-    });
+    slot.start(
+      { message() {}, ended: () => ended.resolve() },
+      runRecord(`await new Promise(() => {});`),
+    );
     // Answers to calls it never made, left in its ring when it is stopped.
     for (let id = 1; id <= 5; id++) {
       slot.sendResult(`{"t":"res","id":${id},"ok":true,"v":"secret"}`);

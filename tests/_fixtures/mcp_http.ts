@@ -6,6 +6,20 @@
 /** The protocol version the raw sessions announce (the one with priming events). */
 export const PROTOCOL = "2025-11-25";
 
+/** The JSON text of an `initialize` request (id 0) from a client called `client`. */
+export function initializeRequest(client: string): string {
+  return JSON.stringify({
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: {
+      protocolVersion: PROTOCOL,
+      capabilities: {},
+      clientInfo: { name: client, version: "0" },
+    },
+  });
+}
+
 /** One server-sent event. */
 export interface SseEvent {
   id?: string;
@@ -75,16 +89,7 @@ export class RawSession {
     const response = await fetch(url, {
       method: "POST",
       headers: { ...headers, ...POST_HEADERS },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 0,
-        method: "initialize",
-        params: {
-          protocolVersion: PROTOCOL,
-          capabilities: {},
-          clientInfo: { name: "raw", version: "0" },
-        },
-      }),
+      body: initializeRequest("raw"),
     });
     if (!response.ok) {
       throw new Error(`initialize answered ${response.status}: ${await response.text()}`);
