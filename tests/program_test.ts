@@ -15,7 +15,7 @@ import {
 import { decodeProgram } from "../src/program/source_text.ts";
 import { stubModules } from "../src/program/stub_modules.ts";
 import { _SourceMap } from "../src/program/source_map.ts";
-import { _closeNames } from "../src/program/similar_names.ts";
+import { _closeNames, _editDistance } from "../src/program/similar_names.ts";
 
 const DECLARATIONS = `
 declare function print(...values: unknown[]): void;
@@ -764,6 +764,26 @@ Deno.test("_closeNames() suggests close names best first", () => {
   assert.deepEqual(_closeNames("ReadFile", names), ["read_file"]);
   assert.deepEqual(_closeNames("files", names), ["list_files", "search_files"]);
   assert.deepEqual(_closeNames("zzz", names), []);
+});
+
+Deno.test("_editDistance() with a bound answers the distance, or bound + 1 past it", () => {
+  const rows: [string, string, number][] = [
+    ["kitten", "sitting", 3],
+    ["", "abc", 3],
+    ["flaw", "lawn", 2],
+    ["abc", "abc", 0],
+    ["aaaaaaaa", "bbbbbbbbbbbb", 12],
+  ];
+  for (const [a, b, distance] of rows) {
+    assert.equal(_editDistance(a, b), distance, `${a} ~ ${b}`);
+    for (const max of [0, 1, 2, 3, 5]) {
+      assert.equal(
+        _editDistance(a, b, max),
+        distance <= max ? distance : max + 1,
+        `${a} ~ ${b} ≤ ${max}`,
+      );
+    }
+  }
 });
 
 Deno.test("warm() prepares the compiler", async () => {

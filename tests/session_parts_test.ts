@@ -78,6 +78,50 @@ Deno.test("_CallAdmission checks each call before a tool runs", async () => {
   assert.match((over as { error: { message: string } }).error.message, /more than 9 tool calls/);
 });
 
+Deno.test("_CallAdmission measures a clone's shared objects once and refuses one that unfolds past its byte limit", async () => {
+  const tools = new _ToolSet([echo]);
+  await tools.ready();
+  const admission = new _CallAdmission(
+    _resolveLimits({ maxArgumentBytes: 1_000 }),
+    tools,
+    {},
+  );
+  // Shared at every level: 2^60 paths through 61 objects. A walk that followed each path
+  // would not end; a measure of each distinct object once answers at once.
+  let doubling: Record<string, unknown> = {};
+  for (let i = 0; i < 60; i++) doubling = { x: doubling, y: doubling };
+  const tag = { kind: "t" };
+  let chain: unknown = {};
+  for (let i = 0; i < 150; i++) chain = [chain];
+  const clone = (id: number, v: unknown): _CallMessage => ({ t: "call", id, tool: "echo", v });
+  const rows: [string, unknown, RegExp | "run"][] = [
+    ["an object shared at every level", doubling, /unfold to more than 500 objects/],
+    ["one object shared a few times", { a: tag, b: [tag, tag], n: 1 }, "run"],
+    ["a chain 150 deep", { c: chain }, /nested deeper than 100 levels/],
+  ];
+  for (const [i, [name, value, expected]] of rows.entries()) {
+    const admitted = admission.admit(clone(i + 1, value), 10);
+    if (expected === "run") assert.equal(admitted.t, "run", name);
+    else {
+      assert.equal(admitted.t, "refuse", name);
+      assert.match((admitted as { message: string }).message, expected, name);
+    }
+  }
+});
+
+Deno.test("_CallAdmission suggests close names for a run's first few unknown tools, not a flood of them", async () => {
+  const tools = new _ToolSet([echo]);
+  await tools.ready();
+  const admission = new _CallAdmission(_resolveLimits({}), tools, {});
+  const messages = Array.from({ length: 12 }, (_, i) => {
+    const admitted = admission.admit({ t: "call", id: i + 1, tool: "ecco", a: "{}" }, 2);
+    assert.equal(admitted.t, "refuse");
+    return (admitted as { message: string }).message;
+  });
+  assert.equal(messages.filter((m) => /did you mean echo/.test(m)).length, 8);
+  assert.match(messages[11], /^there is no tool "ecco"$/);
+});
+
 Deno.test("_CallScheduler runs at most maxConcurrentCalls at once and times out slow calls", async () => {
   const answers: [number, unknown][] = [];
   const failures: [number, string][] = [];

@@ -9,9 +9,10 @@
 
 import type { Limits } from "../limits.ts";
 import { _closeNames } from "../program/similar_names.ts";
-import type { _ToolSet } from "../tools/tool_set.ts";
+import { _nestingProblem } from "../tools/json_depth.ts";
+import { type _ToolSet, INPUT_MAX_DEPTH } from "../tools/tool_set.ts";
 import type { RunError, Tool } from "../types.ts";
-import { _cyclicArgument, _pollutingKey } from "./call_checks.ts";
+import { _pollutingKey } from "./call_checks.ts";
 
 /** A host-side helper a program calls like a tool (e.g. `searchTools`). */
 export type _Helper = (input: Record<string, unknown>) => unknown;
@@ -37,12 +38,17 @@ export type _CallMessage =
   | { t: "call"; id: number; tool: string; a: string }
   | { t: "call"; id: number; tool: string; v: unknown };
 
+/** How many unknown tool names in one run get "did you mean" suggestions. */
+const MAX_SUGGESTED_NAMES = 8;
+
 /** The checks for one run's calls. */
 export class _CallAdmission {
   #limits: Limits;
   #registry: _ToolSet;
   #helpers: Record<string, _Helper>;
   #seen = new Set<number>();
+  /** Unknown tool names given "did you mean" suggestions so far. */
+  #suggested = 0;
   /** Call messages seen, repeated ids included. */
   count = 0;
 
@@ -77,7 +83,10 @@ export class _CallAdmission {
     const helper = Object.hasOwn(this.#helpers, name) ? this.#helpers[name] : undefined;
     const tool: Tool | undefined = this.#registry.byProgramName.get(name);
     if (tool === undefined && helper === undefined) {
-      const close = name.length <= 100 ? _closeNames(name, this.#registry.programNames, 5) : [];
+      // Suggestions cost a comparison with every name: a run gets them for its first few
+      // unknown names, not for a flood of them.
+      const suggest = name.length <= 100 && this.#suggested++ < MAX_SUGGESTED_NAMES;
+      const close = suggest ? _closeNames(name, this.#registry.programNames, 5) : [];
       return {
         t: "refuse",
         id,
@@ -104,8 +113,19 @@ export class _CallAdmission {
       }
     } else {
       input = m.v;
-      const cyclic = _cyclicArgument(input);
-      if (cyclic !== undefined) return { t: "refuse", id, message: cyclic };
+      // A clone may refer to itself or share one object many times: what walks it later (the
+      // schema validator, the tool) would recurse forever or unfold every share. It may unfold to
+      // no more than the JSON its byte limit allows (an object or array takes at least 2 bytes).
+      const unfolded = Math.floor(limits.maxArgumentBytes / 2);
+      const problem = _nestingProblem(input, INPUT_MAX_DEPTH, unfolded);
+      if (problem !== null) {
+        const message = problem === "cycle"
+          ? "arguments refer to themselves (a circular structure); pass plain data"
+          : problem === "deep"
+          ? `invalid input: nested deeper than ${INPUT_MAX_DEPTH} levels; send flatter data`
+          : `arguments share objects that unfold to more than ${unfolded} objects and arrays (what ${limits.maxArgumentBytes} bytes of JSON could hold); pass plain data`;
+        return { t: "refuse", id, message };
+      }
     }
     const polluting = _pollutingKey(input);
     if (polluting !== undefined) {

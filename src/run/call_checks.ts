@@ -36,40 +36,6 @@ export function _pollutingKey(value: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * Why arguments cannot be handed to a tool, or `undefined`: a value that refers to itself (a
- * structured clone can carry one; a schema validator or a tool would recurse forever on it).
- * One pass, without recursion.
- */
-export function _cyclicArgument(value: unknown): string | undefined {
-  // Iterative depth-first walk keeping the objects on the current path.
-  const onPath = new Set<object>();
-  const done = new Set<object>();
-  const stack: { v: unknown; exit: boolean }[] = [{ v: value, exit: false }];
-  while (stack.length > 0) {
-    const { v, exit } = stack.pop()!;
-    if (typeof v !== "object" || v === null) continue;
-    if (exit) {
-      onPath.delete(v);
-      done.add(v);
-      continue;
-    }
-    if (onPath.has(v)) {
-      return "arguments refer to themselves (a circular structure); pass plain data";
-    }
-    if (done.has(v)) continue;
-    onPath.add(v);
-    stack.push({ v, exit: true });
-    const children = v instanceof Map
-      ? [...v.keys(), ...v.values()]
-      : v instanceof Set
-      ? [...v]
-      : Object.values(v);
-    for (const child of children) stack.push({ v: child, exit: false });
-  }
-  return undefined;
-}
-
 /** Whether `value` is a promise or another thenable (duck-typed, as `await` does). */
 export function _isThenable(value: unknown): value is PromiseLike<unknown> {
   if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
