@@ -16,6 +16,7 @@ import {
   _setBashContainmentForTests,
 } from "../src/tools/builtin/_bash_process.ts";
 import { _MARKER_VAR } from "../src/tools/builtin/_marked_processes.ts";
+import { TEMPLATE_BOMB } from "./_fixtures/hostile_programs.ts";
 
 // --- bash: every process a call started ends with it --------------------------------------------
 
@@ -147,6 +148,23 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+// --- what waits for the type check is capped ---------------------------------------------------
+
+Deno.test("a program that floods the host while its type check runs ends with limit", async () => {
+  await using codeMode = new CodeMode({ tools: [], check: "error", poolSize: 1 });
+  // The check of TEMPLATE_BOMB takes tens of seconds; the program runs meanwhile and first sends
+  // 4 MB messages past its output's own limit. Held until the verdict, they would fill the host.
+  const result = await codeMode.run(
+    `const s = "x".repeat(4_000_000);\nfor (let i = 0; i < 1_000; i++) postMessage({ t: "out", s });\n` +
+      TEMPLATE_BOMB,
+    { limits: { timeoutMs: 120_000 } },
+  );
+  assert.equal(result.ok, false);
+  assert.equal(result.error?.kind, "limit");
+  assert.match(result.error!.message, /MB of output and call arguments before its type check/);
+  assert.equal(result.output, "", "nothing held was shown");
 });
 
 // --- the sandbox does not start in the host's directory --------------------------------------

@@ -243,6 +243,22 @@ Deno.test("_MessageHold replays in order once nothing holds, and everything once
   assert.deepEqual(seen, ["a", "b", "c", "first", "d"]);
 });
 
+Deno.test("_MessageHold counts what it holds and says once when it passes its cap", () => {
+  let overflows = 0;
+  const hold = new _MessageHold(["check"], 100, () => overflows++);
+  hold.deliver(() => {}, 60);
+  assert.equal(overflows, 0);
+  hold.deliver(() => {}, 60);
+  hold.deliver(() => {}, 60);
+  assert.equal(overflows, 1, "once");
+  hold.release("check");
+  const late = new _MessageHold(["check"], 100, () => overflows++);
+  late.deliver(() => {}, 60);
+  late.release("check");
+  late.deliver(() => {}, 60);
+  assert.equal(overflows, 1, "what was replayed no longer counts, nor what is not held");
+});
+
 Deno.test("_exitError turns each way a Worker ends into a RunError a model can act on", () => {
   const status = (code: number, signal: Deno.Signal | null = null) =>
     ({ success: false, code, signal }) as Deno.CommandStatus;

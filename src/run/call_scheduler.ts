@@ -13,7 +13,7 @@ import type { _AdmittedCall } from "./call_admission.ts";
 import { _isThenable, _thrownText } from "./call_checks.ts";
 
 /** Bytes of arguments that may wait for a call slot (at least twice `maxArgumentBytes`). */
-const QUEUED_BYTES = 32 * 1024 * 1024;
+export const QUEUED_BYTES = 32 * 1024 * 1024;
 
 /** How a run's calls are run and answered. */
 export interface _SchedulerOptions {

@@ -16,14 +16,14 @@
 
 import type { Limits } from "../limits.ts";
 import type { _StubImport } from "../program/program_shapes.ts";
-import type { _ChildMessage, _RunMessage } from "../sandbox/protocol.ts";
+import { type _ChildMessage, type _RunMessage, _WIRE } from "../sandbox/protocol.ts";
 import type { _SandboxSlot, _SlotEnd, _SlotListener } from "../sandbox/sandbox_slot.ts";
 import { _stubsFor } from "../sandbox/stubs.ts";
 import { _stageTimeout } from "../program/compile_outcome.ts";
 import type { _ToolSet } from "../tools/tool_set.ts";
 import type { Diagnostic, RunError, RunResult, ToolCallTrace } from "../types.ts";
 import { _CallAdmission, type _Helper } from "./call_admission.ts";
-import { _CallScheduler } from "./call_scheduler.ts";
+import { _CallScheduler, QUEUED_BYTES } from "./call_scheduler.ts";
 import { _exitError } from "./exit_classifier.ts";
 import { _MessageHold } from "./message_hold.ts";
 import { _OutputBuffer } from "./output_buffer.ts";
@@ -116,7 +116,20 @@ class _RunSession {
       fail: (id, message) => this.#replyError(id, message),
       onToolCall: o.onToolCall,
     });
-    this.#hold = new _MessageHold(o.gate === undefined ? [] : ["check"]);
+    // What waits for the type check: output up to a flood and call arguments up to what may wait
+    // for a call slot anyway.
+    const maxHeld = 2 * _WIRE.floodChars + Math.max(QUEUED_BYTES, 2 * limits.maxArgumentBytes);
+    this.#hold = new _MessageHold(
+      o.gate === undefined ? [] : ["check"],
+      maxHeld,
+      () =>
+        this.#finish({
+          kind: "limit",
+          message: `the program sent more than ${
+            Math.round(maxHeld / 1024 / 1024)
+          } MB of output and call arguments before its type check finished; print less and start fewer calls at once`,
+        }),
+    );
     // The run's time counts from its start; time spent waiting for a Worker beyond compiling is
     // not the program's.
     this.#deadline = setTimeout(
@@ -170,7 +183,7 @@ class _RunSession {
       memoryMb: limits.memoryMb,
     };
     const listener: _SlotListener = {
-      message: (m, bytes) => this.#hold.deliver(() => this.#receive(m, bytes)),
+      message: (m, bytes) => this.#hold.deliver(() => this.#receive(m, bytes), bytes),
       ended: (end) => this.#hold.deliver(() => this.#ended(end)),
     };
     slot.start(listener, run);
