@@ -256,10 +256,10 @@ class _FdDir implements _Dir {
     this.#fd = fd;
   }
 
-  #openat2(rel: string, flags: number, mode: number, resolve: number): number {
+  #openat2(rel: string, flags: number, mode: number, resolve: number, dir = this.#fd): number {
     let result = -11;
     for (let i = 0; i < RETRIES && result === -11; i++) {
-      result = this.#libc.openat2(this.#fd, rel, flags | O_CLOEXEC, mode, resolve);
+      result = this.#libc.openat2(dir, rel, flags | O_CLOEXEC, mode, resolve);
     }
     return result;
   }
@@ -306,19 +306,22 @@ class _FdDir implements _Dir {
     throw new _BeneathError("changed", "the parent directory kept disappearing");
   }
 
-  /** Creates each missing directory of `parts` with `mkdirat` on its parent's descriptor. */
+  /**
+   * Creates each missing directory of `parts` with `mkdirat` on its parent's descriptor, and
+   * opens each level beneath the one before (linear in the depth: the path is never walked again
+   * from the root).
+   */
   #mkdirs(parts: string[]): void {
     const libc = this.#libc;
     let parent = this.#fd;
     try {
-      for (let i = 0; i < parts.length; i++) {
-        const prefix = parts.slice(0, i + 1).join("/");
+      for (const part of parts) {
         const flags = libc.O_PATH | libc.O_DIRECTORY;
-        let fd = this.#openat2(prefix, flags, 0, BENEATH);
+        let fd = this.#openat2(part, flags, 0, BENEATH, parent);
         if (fd === -2) {
-          const made = libc.mkdirat(parent, parts[i], 0o777);
+          const made = libc.mkdirat(parent, part, 0o777);
           if (made < 0 && made !== -17) _check(made);
-          fd = this.#openat2(prefix, flags, 0, BENEATH);
+          fd = this.#openat2(part, flags, 0, BENEATH, parent);
         }
         _check(fd);
         if (parent !== this.#fd) libc.close(parent);
