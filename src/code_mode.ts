@@ -61,6 +61,7 @@ export class CodeMode implements AsyncDisposable {
   #shapes: _LearnedShapes | null;
   #registry: _ToolSet;
   #declarations: string | undefined;
+  #described?: { registry: _ToolSet; changes: number; description: Description };
   #limits: Limits;
   #check: CheckMode;
   #poolSize: number;
@@ -157,11 +158,29 @@ export class CodeMode implements AsyncDisposable {
    * @returns The text and one signature per tool.
    */
   describe(options: DescribeOptions = {}): Description {
-    return describeTools([...this.#registry.tools], {
+    const plain = Object.keys(options).length === 0;
+    const changes = this.#shapes?.changes ?? 0;
+    // Every MCP session's server asks for the same description: built once per tool set and
+    // shape change, not once per session.
+    if (
+      plain && this.#described?.registry === this.#registry && this.#described.changes === changes
+    ) {
+      const { description, tools } = this.#described.description;
+      return { description, tools: tools.map((t) => ({ ...t })) };
+    }
+    const description = describeTools([...this.#registry.tools], {
       limits: this.#limits,
       threshold: this.#describeThreshold,
       ...options,
     });
+    if (plain) {
+      this.#described = {
+        registry: this.#registry,
+        changes,
+        description: { ...description, tools: description.tools.map((t) => ({ ...t })) },
+      };
+    }
+    return description;
   }
 
   /** The TypeScript declarations programs are checked against. */

@@ -52,6 +52,23 @@ Deno.test("run() calls tools sequentially, in parallel with Promise.all, and wit
   assert.deepEqual(seen.slice(2, 5).map((i) => i.a).sort(), [1, 2, 3]);
 });
 
+Deno.test("describe() is built once per tool set: equal, independent answers, renewed by setTools()", async () => {
+  await using cm = new CodeMode({ tools: [echo], learnShapes: false });
+  const first = cm.describe();
+  const second = cm.describe();
+  assert.deepEqual(second, first);
+  second.tools[0].name = "changed";
+  second.tools.push({ ...first.tools[0] });
+  assert.deepEqual(cm.describe(), first, "what a caller does with its answer stays its own");
+  assert.notEqual(
+    cm.describe({ threshold: 0 }).description,
+    first.description,
+    "options still apply",
+  );
+  cm.setTools([echo, tool("other", () => 1)]);
+  assert.match(cm.describe().description, /other\(/);
+});
+
 Deno.test("run() reaches namespaced tools as ns.tool, globally and through codemode:tools imports", async () => {
   const names: string[] = [];
   const getItem = tool(

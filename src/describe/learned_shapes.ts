@@ -59,10 +59,16 @@ export class _LearnedShapes {
   #saving?: Promise<void>;
   #again = false;
   #closing?: Promise<void>;
+  #changes = 0;
 
   constructor(cacheDir?: string | null) {
     this.#dir = cacheDir === undefined ? _defaultCacheDir() : cacheDir;
     this.#entries = this.#dir === null ? new Map() : _readShapeCache(this.#dir);
+  }
+
+  /** How many times a shape appeared or changed: what was described before is stale past it. */
+  get changes(): number {
+    return this.#changes;
   }
 
   /**
@@ -137,6 +143,7 @@ export class _LearnedShapes {
     }
     this.#entries.set(key, { shape: merged, example: _exampleText(value), at });
     this.#texts.delete(key);
+    this.#changes++;
     this.#dirty = true;
     this.#save();
     if (!this.#notifying && this.#listeners.size > 0) {
