@@ -17,6 +17,7 @@ import {
 } from "../src/tools/builtin/_bash_process.ts";
 import { _MARKER_VAR } from "../src/tools/builtin/_marked_processes.ts";
 import { TEMPLATE_BOMB } from "./_fixtures/hostile_programs.ts";
+import { eventually } from "./_fixtures/sandbox_watch.ts";
 
 // --- bash: every process a call started ends with it --------------------------------------------
 
@@ -33,18 +34,6 @@ function tagged(tag: string): number[] {
     } catch { /* gone */ }
   }
   return pids;
-}
-
-/**
- * Polls until `check` holds. The bound is generous (10 s) because a SIGKILL's delivery and the
- * exit that follows are not instant on a busy 2-core machine; it is never a speed assertion.
- */
-async function eventually(check: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return check();
 }
 
 /** Ways a child may try to outlive its `bash` call; `TAG` becomes a unique `sleep` argument. */

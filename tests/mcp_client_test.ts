@@ -12,6 +12,7 @@ import { _alive, _descendants, _terminate } from "../src/mcp/process_tree.ts";
 import { connectMcpServers, type McpServers, type McpTool } from "../src/mcp/servers.ts";
 import type { ToolContext } from "../src/types.ts";
 import { FIXTURE_FLAGS, freePort, type Proc, startUpstream } from "./_fixtures/processes.ts";
+import { until } from "./_fixtures/sandbox_watch.ts";
 
 const npx = (pkg: string, ...args: string[]) => ({ command: "npx", args: ["-y", pkg, ...args] });
 const EVERYTHING = "@modelcontextprotocol/server-everything";
@@ -32,11 +33,6 @@ function tool(servers: McpServers, name: string): McpTool {
 
 function call(servers: McpServers, name: string, input: unknown = {}): Promise<unknown> {
   return Promise.resolve(tool(servers, name).execute(input, context()));
-}
-
-/** Resolves once `check()` holds; the test's own timeout is the only limit. */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** Every process of every stdio server: the started command and what it started. */

@@ -243,8 +243,9 @@ Deno.test("serve --max-runs 1 --max-queue 0: a call past the queue gets a busy e
 
 Deno.test("serve --max-sessions 2 --session-idle-ms: the third session is refused; an idle one is closed and gets 404", async () => {
   // Each session opens its GET stream right after initialize, so neither is ever idle until its
-  // stream is closed; the idle clock then runs only for the session meant to expire.
-  await withServe(["--max-sessions", "2", "--session-idle-ms", "500"], async (url, proc) => {
+  // stream is closed; the idle clock then runs only for the session meant to expire. 3 s leaves
+  // a busy machine ample time between a session's initialize and its stream.
+  await withServe(["--max-sessions", "2", "--session-idle-ms", "3000"], async (url, proc) => {
     const a = await RawSession.open(url, { stream: true });
     const b = await RawSession.open(url, { stream: true });
     assert.equal(a.stream?.response.status, 200);
@@ -254,11 +255,11 @@ Deno.test("serve --max-sessions 2 --session-idle-ms: the third session is refuse
       String(refused),
       /initialize answered 503: .*Too many sessions: this server holds at most 2/,
     );
-    // Session a goes quiet: it is closed after 500 ms without a request or stream.
+    // Session a goes quiet: it is closed after 3 s without a request or stream.
     a.stream!.abort.abort();
     await a.stream!.response.body?.cancel().catch(() => {});
     await proc.waitFor(
-      new RegExp(`session ${a.id} idle for 500 ms \\(--session-idle-ms\\): closing`),
+      new RegExp(`session ${a.id} idle for 3000 ms \\(--session-idle-ms\\): closing`),
     );
     await proc.waitFor(new RegExp(`session ${a.id} closed`));
     const gone = await a.post({ jsonrpc: "2.0", id: 1, method: "tools/list" });
@@ -266,8 +267,10 @@ Deno.test("serve --max-sessions 2 --session-idle-ms: the third session is refuse
     assert.equal(gone.status, 404);
     assert.match(body.error.message, /Session not found.*initialize a new session/);
     // Its place is free again.
-    const c = await RawSession.open(url);
+    const c = await RawSession.open(url, { stream: true });
     assert.equal(await c.delete(), 200);
+    c.stream!.abort.abort();
+    await c.stream!.response.body?.cancel().catch(() => {});
     // Session b, streaming all along, was never idle.
     const listed = await b.post({ jsonrpc: "2.0", id: 2, method: "tools/list" });
     assert.equal(listed.status, 200);

@@ -26,6 +26,7 @@ import { _runResultText } from "../src/mcp/run_program_tool.ts";
 import type { RunResult } from "../src/types.ts";
 
 import { FIXTURE_FLAGS, MOD } from "./_fixtures/processes.ts";
+import { until } from "./_fixtures/sandbox_watch.ts";
 /** A downstream server (official SDK) whose `add_tool` adds a tool and sends list_changed. */
 const CHANGING_SERVER = new URL("./_fixtures/changing_server.ts", import.meta.url).pathname;
 
@@ -66,11 +67,6 @@ async function fixture(extra: Record<string, unknown> = {}): Promise<Fixture> {
       await Deno.remove(dir, { recursive: true });
     },
   };
-}
-
-/** Resolves once `check()` holds; the test's own timeout is the only limit. */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** The program of the issue: memory writes, filesystem reads, a summary. */

@@ -44,6 +44,27 @@ function _cmdline(pid: number): string {
   }
 }
 
+/**
+ * Whether `check` comes true within `tries` polls `everyMs` apart (10 s by default: generous, for
+ * a busy 2-core machine, where a killed process can take a moment to leave /proc).
+ */
+export async function eventually(
+  check: () => boolean,
+  tries = 500,
+  everyMs = 20,
+): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  return check();
+}
+
+/** Waits until `check` comes true, polling every 50 ms; the test's own timeout bounds it. */
+export async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** Whether /proc has this process (a zombie counts as gone: it runs nothing). */
 export function processAlive(pid: number): boolean {
   const s = _stat(pid);
