@@ -33,9 +33,10 @@ export type { CheckResult, CodeModeOptions, RunOptions } from "./code_mode_optio
 /**
  * Runs an LLM's TypeScript program against tools in a locked-down sandbox.
  *
- * Each run gets its own permission-less child `deno` process hosting a `permissions: "none"`
- * Worker; tool calls cross a channel the host checks against each tool's schema and the limits.
- * Failures inside a program are data in the {@linkcode RunResult}, never exceptions.
+ * Each run gets its own Worker with a heap limit, in a permission-less sandbox process shared only
+ * with runs of the same tenant (`runsPerProcess` at once); tool calls cross a structured-clone
+ * channel the host checks against each tool's schema and the limits. Failures inside a program
+ * are data in the {@linkcode RunResult}, never exceptions.
  *
  * @example Run a program
  * ```ts
@@ -79,7 +80,8 @@ export class CodeMode implements AsyncDisposable {
    *
    * @param options Tools, limits and sandbox settings.
    * @throws {TypeError} When a tool definition is malformed or two tools take the same name.
-   * @throws {RangeError} When a limit or `poolSize` is not a positive integer.
+   * @throws {RangeError} When a limit is out of range, `poolSize` or `burstPoolSize` is not a
+   * non-negative integer, or `runsPerProcess` is not an integer from 1 to 256.
    */
   constructor(options: CodeModeOptions = {}) {
     this.#tools = [...(options.tools ?? [])];

@@ -10,7 +10,7 @@ import { _resolveLimits, type Limits } from "../limits.ts";
 import type { Tool } from "../types.ts";
 import { _HELPER_LINES, _MCP_CONTENT_DTS } from "./helper_declarations.ts";
 import { _PATTERNS } from "./patterns.ts";
-import { _declareTools, _toolSignature } from "./tool_declarations.ts";
+import { _declareTools, _toolSignature, _usesMcpContent } from "./tool_declarations.ts";
 import { _toolEntries, type _ToolEntry } from "../tools/tool_entries.ts";
 import { _stem } from "./tokenize.ts";
 
@@ -183,9 +183,7 @@ function _toolIndex(entries: _ToolEntry[], budget: number): string {
     "Every tool is callable and type-checked, but find the ones you need first, in a program:",
     '`print(await searchTools("merge pull request", { detail: "full", limit: 3 }))`',
     "then call them in your next program.",
-    ...(entries.some((e) => e.tool.mcpContent && !e.tool.outputSchema)
-      ? ["```ts", _MCP_CONTENT_DTS, "```"]
-      : []),
+    ...(entries.some((e) => _usesMcpContent(e.tool)) ? ["```ts", _MCP_CONTENT_DTS, "```"] : []),
     "Namespaces (tool count: what they cover):",
   ].join("\n");
   const lines: string[] = [];

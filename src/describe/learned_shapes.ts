@@ -22,6 +22,7 @@ import {
   _writeShapeCache,
 } from "./shape_cache.ts";
 import { _exampleText, _shapeText } from "./shape_text.ts";
+import { _isThenable } from "../run/call_checks.ts";
 
 /** What the description shows of a tool's results. */
 export interface _Learned {
@@ -220,9 +221,4 @@ function _hash(text: string): string {
   }
   const hex = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
   return hex(a) + hex(b);
-}
-
-function _isThenable(value: unknown): boolean {
-  return (typeof value === "object" || typeof value === "function") && value !== null &&
-    typeof (value as { then?: unknown }).then === "function";
 }

@@ -99,7 +99,7 @@ function _resultType(tool: Tool, docs: boolean, indent: string): string {
 const MCP_RESULT = "string | McpContent[]";
 
 /** Whether a tool's declaration refers to `McpContent`. */
-function _usesMcpContent(tool: Tool): boolean {
+export function _usesMcpContent(tool: Tool): boolean {
   return tool.mcpContent === true && !tool.outputSchema;
 }
 

@@ -187,9 +187,9 @@ export class _CompilerProcess {
     this.ready = ready;
     this.#onReady = resolve;
     this.exited = (async () => {
-      const status = await child.status;
+      // Read as it comes: a child that fills the stderr pipe must not block until it is killed.
+      const [status, stderr] = await Promise.all([child.status, _tail(child.stderr)]);
       this.#done = true;
-      const stderr = await _tail(child.stderr);
       reject(
         new Error(
           `the compiler process exited before it was ready (exit code ${status.code}${
