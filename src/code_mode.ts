@@ -268,10 +268,7 @@ export class CodeMode implements AsyncDisposable {
     });
     const spentMs = performance.now() - startedAt;
     if (!outcome.ok) {
-      taking.then((slot) => {
-        slot.stop();
-        pool.release();
-      }, () => {});
+      taking.then((slot) => pool.giveBack(slot), () => {});
       return _failedResult(outcome.error, startedAt, outcome.diagnostics);
     }
     let slot;

@@ -69,6 +69,16 @@ Deno.test("describe() is built once per tool set: equal, independent answers, re
   assert.match(cm.describe().description, /other\(/);
 });
 
+Deno.test("a run whose compile fails gives its untouched Worker back: the next runs stay in one process", async () => {
+  await using cm = new CodeMode({ tools: [echo], learnShapes: false });
+  assert.ok((await cm.run("print(1)")).ok);
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await cm.run("print(1")).error?.kind, "syntax");
+    assert.equal(okOutput(await cm.run("print(2)")), "2\n");
+  }
+  assert.equal(cm.sandboxPids.length, 1, "no process was started for a Worker thrown away");
+});
+
 Deno.test("run() reaches namespaced tools as ns.tool, globally and through codemode:tools imports", async () => {
   const names: string[] = [];
   const getItem = tool(
