@@ -62,10 +62,13 @@ export class _FrontEnd {
     let transpiled: _Transpiled;
     let lineOffset: number;
     try {
-      const prepared = _prepareSource(
-        request.source,
-        (text) => _transpile(text).syntaxErrors.length === 0,
-      );
+      // The text as sent may be tried first (it holds a fence but does not open with one): kept,
+      // so the text that is used is never transpiled twice.
+      let tried: { text: string; result: _Transpiled } | undefined;
+      const prepared = _prepareSource(request.source, (text) => {
+        tried = { text, result: _transpile(text) };
+        return tried.result.syntaxErrors.length === 0;
+      });
       if ("message" in prepared) {
         end({
           kind: "syntax",
@@ -79,7 +82,7 @@ export class _FrontEnd {
         return;
       }
       lineOffset = prepared.lineOffset;
-      transpiled = _transpile(prepared.code);
+      transpiled = tried?.text === prepared.code ? tried.result : _transpile(prepared.code);
     } catch (error) {
       end(_thrown(error, "transpile"));
       return;
