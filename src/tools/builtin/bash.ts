@@ -15,7 +15,6 @@ import {
   _runContained,
   PIPE_GRACE_MS,
 } from "./_bash_process.ts";
-import type { KillController } from "dax";
 import type { Tool, ToolContext } from "../../types.ts";
 import type { Root } from "../root.ts";
 import { _field, _integer } from "./_input.ts";
@@ -134,9 +133,6 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
         `pass the directory that contains it`,
     );
   }
-  // dax loads with the first call (~150 ms): a run that calls no bash never loads it.
-  const dax = await _dax();
-  const killer = new dax.KillController();
   const kill = new AbortController();
   let timedOut = false;
   let truncated = false;
@@ -145,7 +141,6 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
   const marker = crypto.randomUUID();
   const stop = () => {
     kill.abort();
-    killer.kill("SIGKILL");
     void _killMarked(marker);
   };
   const overflow = () => {
@@ -168,7 +163,7 @@ async function _bash(root: Root, input: unknown, signal?: AbortSignal): Promise<
     const contained = mode === "marker"
       ? undefined
       : await _runContained(mode, command, { ...run, kill: kill.signal });
-    ({ exitCode, parseError } = contained ?? await _runInHost(command, run, killer, kill.signal));
+    ({ exitCode, parseError } = contained ?? await _runInHost(command, run, kill.signal));
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", stop);
@@ -218,11 +213,16 @@ async function _runInHost(
     stdout: WritableStream<Uint8Array>;
     stderr: WritableStream<Uint8Array>;
   },
-  killer: KillController,
   stopped: AbortSignal,
 ): Promise<_ContainedRun> {
   try {
-    const { default: $ } = await _dax();
+    // dax loads with the first such call (~150 ms): in a PID namespace or session, the helper
+    // process runs it and the host never loads it.
+    const dax = await _dax();
+    const $ = dax.default;
+    const killer = new dax.KillController();
+    if (stopped.aborted) killer.kill("SIGKILL");
+    else stopped.addEventListener("abort", () => killer.kill("SIGKILL"), { once: true });
     const running = Promise.resolve(
       $.raw`${command}`
         .cwd(run.cwd)
