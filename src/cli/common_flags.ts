@@ -28,8 +28,7 @@ export const _TOOL_FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
-/** Help text for the shared flags. */
-export const _TOOL_FLAGS_HELP =
+const SHARED_FLAGS_HELP =
   `  --root DIR          Directory the built-in tools are confined to (default: current directory)
   --mcp FILE          MCP servers to use as tools ({"mcpServers": {...}}, as in Claude Desktop)
   --allow-write       Enable write_file and edit_file (inside --root)
@@ -39,8 +38,15 @@ export const _TOOL_FLAGS_HELP =
   --memory MB         Memory limit for a run (default: 256)
   --check MODE        Type-check mode: error (default), warn or off
   --no-check          Same as --check off
-  --no-learn          Do not learn the shapes of tool results (kept in $XDG_CACHE_HOME/codemode)
+  --no-learn          Do not learn the shapes of tool results (kept in $XDG_CACHE_HOME/codemode)`;
+
+/** Help text for the shared flags. */
+export const _TOOL_FLAGS_HELP = `${SHARED_FLAGS_HELP}
   --json              Print machine-readable JSON
+  -h, --help          Show this help`;
+
+/** Help text for the shared flags of `serve`, which speaks MCP and prints no reports. */
+export const _SERVE_FLAGS_HELP = `${SHARED_FLAGS_HELP}
   -h, --help          Show this help`;
 
 /** Parses `args` with the shared flags plus `extra`; usage errors become `_UsageError`. */

@@ -16,7 +16,7 @@ import { _defaultMaxRuns, RunLimit } from "../mcp/run_limit.ts";
 import { createCodeModeServer } from "../mcp/server.ts";
 import { _StdioServerTransport } from "../mcp/stdio_transport.ts";
 import { _UsageError, type CliIo } from "./cli_io.ts";
-import { _openSession, _parse, _TOOL_FLAGS_HELP } from "./common_flags.ts";
+import { _openSession, _parse, _SERVE_FLAGS_HELP } from "./common_flags.ts";
 
 /** Help for `codemode serve`. */
 export const SERVE_HELP = `codemode serve — be an MCP server with one tool, run_program
@@ -29,7 +29,7 @@ follows changes of the MCP servers' tools and of the result shapes learned. Logs
 Stops on SIGINT/SIGTERM, or when standard input ends (stdio).
 
 Flags:
-${_TOOL_FLAGS_HELP}
+${_SERVE_FLAGS_HELP}
   --max-runs N        Programs running at once, across all sessions (default: one per CPU core,
                       ${_defaultMaxRuns()} here); more wait in line
   --max-queue N       Programs that may wait in that line (default: 4 × --max-runs); past it a
