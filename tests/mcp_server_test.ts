@@ -22,7 +22,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { _alive, _descendants } from "../src/mcp/process_tree.ts";
-import { _runResultText } from "../src/mcp/run_program_tool.ts";
+import { _runResultText } from "../src/program_tool.ts";
 import type { RunResult } from "../src/types.ts";
 
 import { FIXTURE_FLAGS, MOD } from "./_fixtures/processes.ts";

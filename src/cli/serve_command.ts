@@ -141,7 +141,7 @@ async function _httpSettings(values: _Values, io: CliIo) {
   };
 }
 
-/** Resolves on SIGINT or SIGTERM (where the platform has them); `dispose` removes the listeners. */
+/** Calls `stop` on SIGINT or SIGTERM (where the platform has them); returns what removes the listeners. */
 function _stopSignals(stop: () => void): () => void {
   const removers: (() => void)[] = [];
   for (const sig of ["SIGINT", "SIGTERM"] as const) {

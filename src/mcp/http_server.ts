@@ -11,6 +11,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { _BearerCheck, _isLoopback, _originProblem, _unauthorized } from "./http_access.ts";
 import { _REPLAY_LIMITS, _ReplayBuffer, type _ReplayLimits } from "./replay_buffer.ts";
 import type { CodeModeMcpServer } from "./server.ts";
+import { _count } from "./run_limit.ts";
 
 /** Default cap on open sessions. */
 export const _DEFAULT_MAX_SESSIONS = 100;
@@ -107,13 +108,6 @@ function _onBodyEnd(response: Response, onEnd: () => void): Response {
   });
 }
 
-function _positive(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`${name} must be a whole number of at least 1, got ${String(value)}`);
-  }
-  return value;
-}
-
 /**
  * Serves `newServer()` sessions at `/mcp` over Streamable HTTP (stateful sessions, SSE streams
  * with event ids).
@@ -189,8 +183,8 @@ class _Sessions {
   constructor(options: _HttpServeOptions) {
     this.#options = options;
     this.#log = options.log ?? (() => {});
-    this.#maxSessions = _positive("maxSessions", options.maxSessions ?? _DEFAULT_MAX_SESSIONS);
-    this.#idleMs = _positive("sessionIdleMs", options.sessionIdleMs ?? _DEFAULT_SESSION_IDLE_MS);
+    this.#maxSessions = _count("maxSessions", options.maxSessions ?? _DEFAULT_MAX_SESSIONS, 1);
+    this.#idleMs = _count("sessionIdleMs", options.sessionIdleMs ?? _DEFAULT_SESSION_IDLE_MS, 1);
   }
 
   get size(): number {

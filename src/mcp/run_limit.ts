@@ -38,7 +38,8 @@ export function _defaultMaxRuns(): number {
   return typeof cores === "number" && cores >= 1 ? Math.floor(cores) : 1;
 }
 
-function _count(name: string, value: number, min: number): number {
+/** `value` when it is a whole number of at least `min`, else a RangeError naming `name`. */
+export function _count(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) {
     throw new RangeError(
       `${name} must be a whole number of at least ${min}, got ${String(value)}`,

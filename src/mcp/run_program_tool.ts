@@ -9,7 +9,7 @@ import { z } from "zod";
 import { _runResultText, PROGRAM_DESCRIPTION, RUN_PROGRAM_TOOL } from "../program_tool.ts";
 import type { Diagnostic, RunError, RunResult, RunStats, ToolCallTrace } from "../types.ts";
 
-export { _runResultText, RUN_PROGRAM_TOOL };
+export { RUN_PROGRAM_TOOL };
 
 // Each shape names every field of its type (`satisfies`), so a field added to the types fails
 // the type-check here; objects are loose so that clients validating older schemas still accept it.

@@ -13,6 +13,7 @@ import { _nestingProblem } from "../tools/json_depth.ts";
 import { type _ToolSet, INPUT_MAX_DEPTH } from "../tools/tool_set.ts";
 import type { RunError, Tool } from "../types.ts";
 import { _pollutingKey } from "./call_checks.ts";
+import type { _ChildMessage } from "../sandbox/protocol.ts";
 
 /** A host-side helper a program calls like a tool (e.g. `searchTools`). */
 export type _Helper = (input: Record<string, unknown>) => unknown;
@@ -34,9 +35,7 @@ export type _Admission =
   | { t: "end"; error: RunError };
 
 /** A call as the Worker sent it: JSON arguments (`a`) or a structured clone (`v`). */
-export type _CallMessage =
-  | { t: "call"; id: number; tool: string; a: string }
-  | { t: "call"; id: number; tool: string; v: unknown };
+export type _CallMessage = Extract<_ChildMessage, { t: "call" }>;
 
 /** How many unknown tool names in one run get "did you mean" suggestions. */
 const MAX_SUGGESTED_NAMES = 8;

@@ -170,11 +170,6 @@ export class _SandboxPool {
     return [...this.#processes].filter((p) => !p.done && !p.draining).map((p) => p.pid);
   }
 
-  /** Processes alive now, draining ones included. */
-  get processes(): readonly _SandboxProcess[] {
-    return [...this.#processes];
-  }
-
   /** Runs under way. */
   get taken(): number {
     return this.#taken;

@@ -197,11 +197,6 @@ export class _SandboxProcess {
     return n;
   }
 
-  /** The slots with a Worker, warm or running. */
-  get slots(): readonly _SandboxSlot[] {
-    return this.#slots.filter((s): s is _SandboxSlot => s !== null);
-  }
-
   /** Starts a Worker in a free slot, or returns `undefined` when none is free. */
   openSlot(memoryMb: number): _SandboxSlot | undefined {
     if (this.draining || this.unsure) return undefined;

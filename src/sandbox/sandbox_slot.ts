@@ -108,11 +108,6 @@ export class _SandboxSlot {
     this.#stream.maxBytes = bytes;
   }
 
-  /** Why the host stopped reading this slot's messages, if it did. */
-  get violation(): string | undefined {
-    return this.#violation;
-  }
-
   /** How the Worker ended, once it has. */
   get end(): _SlotEnd | undefined {
     return this.#end;
