@@ -355,6 +355,54 @@ Deno.test("serve --http: SSE events carry ids; a dropped stream is resumed with 
   }
 });
 
+Deno.test("serve --http: a batch's stream resumed after its first answer still brings the others", async () => {
+  const dir = await tempDir();
+  try {
+    await withServe(["--root", dir], async (url, proc) => {
+      const s = await RawSession.open(url);
+      const waits = `
+        for (;;) {
+          try { await read_file({ path: "go" }); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
+        }
+        print("second");`;
+      const dropping = new AbortController();
+      const response = await s.post([runProgram(1, `print("first");`), runProgram(2, waits)], {
+        signal: dropping.signal,
+      });
+      assert.equal(response.headers.get("content-type"), "text/event-stream");
+      const events = sseEvents(response.body!);
+      let first: SseEvent | undefined;
+      for await (const event of events) {
+        if ((messages([event])[0] as { id?: number } | undefined)?.id === 1) {
+          first = event;
+          break;
+        }
+      }
+      assert.ok(first?.id, "the first answer came with an event id");
+      dropping.abort(); // the connection goes away with the second run still waiting
+      await events.return(undefined).catch(() => {});
+      // Resumed while the second run waits: the stream must stay open for it.
+      const resumed = await s.get(first.id);
+      assert.equal(resumed.status, 200);
+      await Deno.writeTextFile(join(dir, "go"), "");
+      const answers = messages(await allEvents(resumed)) as {
+        id: number;
+        result: CallToolResult;
+      }[];
+      const second = answers.find((m) => m.id === 2);
+      assert.ok(
+        second,
+        `the second answer arrived on the resumed stream: ${JSON.stringify(answers)}`,
+      );
+      assert.equal(text(second.result), "second\n");
+      await proc.waitFor(/run_program: ok[\s\S]*run_program: ok/);
+      assert.equal(await s.delete(), 200);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("serve --http: after notifications/cancelled the request's SSE stream ends, and resuming it gets 204", async () => {
   await withServe([], async (url, proc) => {
     const s = await RawSession.open(url);

@@ -108,6 +108,22 @@ function _onBodyEnd(response: Response, onEnd: () => void): Response {
   });
 }
 
+/** Tells `replay` which requests a batch POST carries (they share one stream). */
+async function _noteBatch(replay: _ReplayBuffer, req: Request): Promise<void> {
+  const text = await req.clone().text().catch(() => "");
+  if (!text.trimStart().startsWith("[")) return;
+  try {
+    const batch: unknown = JSON.parse(text);
+    if (!Array.isArray(batch)) return;
+    replay.expectBatch(
+      batch.filter((m) => typeof m === "object" && m !== null && "method" in m && "id" in m)
+        .map((m) => m.id),
+    );
+  } catch {
+    // Not JSON: the transport answers it.
+  }
+}
+
 /**
  * Serves `newServer()` sessions at `/mcp` over Streamable HTTP (stateful sessions, SSE streams
  * with event ids).
@@ -264,6 +280,7 @@ class _Sessions {
     clearTimeout(session.idleTimer);
     let response: Response;
     try {
+      if (req.method === "POST") await _noteBatch(session.replay, req);
       const lastEventId = req.method === "GET" ? req.headers.get("last-event-id") : null;
       response = (lastEventId === null ? undefined : this.#resume(session, lastEventId)) ??
         await session.transport.handleRequest(req);

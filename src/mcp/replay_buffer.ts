@@ -36,9 +36,12 @@ interface _Event {
 }
 
 interface _Stream {
-  /** `complete`: a response was stored, nothing more will come; `ended`: cancelled. */
+  /** `complete`: every response was stored, nothing more will come; `ended`: cancelled. */
   state: "open" | "complete" | "ended";
 }
+
+/** A JSON-RPC request id. */
+type _Id = string | number;
 
 /** Where a `Last-Event-ID` leads. */
 export type _Resume =
@@ -75,6 +78,8 @@ export class _ReplayBuffer implements EventStore {
   #events = new Map<string, _Event>(); // in id order
   #chars = 0;
   #streams = new Map<string, _Stream>();
+  /** For each request of a batch not yet answered, the batch's unanswered ids. */
+  #batches = new Map<_Id, Set<_Id>>();
 
   /** @param limits How much to keep. */
   constructor(limits: _ReplayLimits = _REPLAY_LIMITS) {
@@ -88,12 +93,33 @@ export class _ReplayBuffer implements EventStore {
       stream.state = "ended";
       return Promise.resolve(id);
     }
-    if (_isResponse(message) && stream.state === "open") stream.state = "complete";
+    if (_isResponse(message) && stream.state === "open" && this.#lastOfItsBatch(message)) {
+      stream.state = "complete";
+    }
     const chars = JSON.stringify(message).length;
     this.#events.set(id, { streamId, message, chars });
     this.#chars += chars;
     this.#evict();
     return Promise.resolve(id);
+  }
+
+  /**
+   * The requests of one POST, answered on one stream: the stream is complete once every one of
+   * them is answered, not at the first answer (a resume would end it and lose the rest).
+   */
+  expectBatch(ids: readonly _Id[]): void {
+    if (ids.length < 2) return;
+    const batch = new Set(ids);
+    for (const id of ids) this.#batches.set(id, batch);
+  }
+
+  #lastOfItsBatch(response: JSONRPCMessage): boolean {
+    const id = (response as { id?: _Id }).id;
+    const batch = id === undefined ? undefined : this.#batches.get(id);
+    if (batch === undefined) return true;
+    batch.delete(id!);
+    this.#batches.delete(id!);
+    return batch.size === 0;
   }
 
   getStreamIdForEventId(eventId: string): Promise<string | undefined> {
