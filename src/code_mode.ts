@@ -268,7 +268,11 @@ export class CodeMode implements AsyncDisposable {
     });
     const spentMs = performance.now() - startedAt;
     if (!outcome.ok) {
-      taking.then((slot) => pool.giveBack(slot), () => {});
+      // The Worker was sent no program: stopped, it leaves its process usable at once.
+      taking.then((slot) => {
+        slot.stop();
+        pool.release();
+      }, () => {});
       return _failedResult(outcome.error, startedAt, outcome.diagnostics);
     }
     let slot;

@@ -134,18 +134,6 @@ export class _SandboxPool {
     return slot;
   }
 
-  /**
-   * A taken Worker that was never sent a program (its run's compile failed) goes back to the warm
-   * ones: nothing ran in it, and stopping it would leave its process unsure until its thread is
-   * seen gone, sending the next run to a new process.
-   */
-  giveBack(slot: _SandboxSlot): void {
-    slot.taken = false;
-    if (slot.spare && !this.#closed) this.#warm.unshift(slot);
-    else slot.stop();
-    this.release();
-  }
-
   /** A run that took a Worker is over (its slot ends by itself or was stopped). */
   release(): void {
     this.#taken = Math.max(0, this.#taken - 1);

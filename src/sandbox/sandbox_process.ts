@@ -204,8 +204,9 @@ export class _SandboxProcess {
     if (index < 0) return undefined;
     const slot = new _SandboxSlot(index, memoryMb, {
       write: (i, kind, body) => this.#frame(i, kind, body),
-      stop: (i) => {
-        this.#suspects.add(i);
+      stop: (i, ranProgram) => {
+        // A Worker that never got a program runs only the runtime's wait: it cannot spin.
+        if (ranProgram) this.#suspects.add(i);
         this.#control({ t: "stop", slot: i });
       },
       draining: () => this.draining,

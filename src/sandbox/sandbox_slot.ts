@@ -50,8 +50,11 @@ export interface _SlotListener {
 export interface _SlotHost {
   /** Queues a frame for the slot (written with the others of this tick). */
   write(slot: number, kind: number, body: Uint8Array): void;
-  /** Asks the main isolate to stop the slot's Worker. */
-  stop(slot: number): void;
+  /**
+   * Asks the main isolate to stop the slot's Worker; `ranProgram` says whether it was sent one
+   * (only then can it be spinning where `terminate()` does not reach).
+   */
+  stop(slot: number, ranProgram: boolean): void;
   /** Whether the process takes no new runs ever again. */
   draining(): boolean;
   /** Whether the process takes no new runs for now (a stopped Worker's end is not known yet). */
@@ -293,7 +296,7 @@ export class _SandboxSlot {
     this.#stopping = true;
     this.#backlog = [];
     this.#backlogBytes = 0;
-    this.#host.stop(this.index);
+    this.#host.stop(this.index, this.#listener !== null);
   }
 
   /** The main isolate reported the Worker's end (or the process ended). */
